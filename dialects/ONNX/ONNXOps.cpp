@@ -1,0 +1,88 @@
+//===- ONNXOps.cpp - Ops of the onnx dialect ------------------------------===//
+//
+// The assembly form and common verification of schema ops, and the verifiers
+// of the hand-written structural ops. The generated op definitions are
+// compiled in shards (ONNXOpsShard*.cpp, made by CMake).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ONNX/ONNXOps.h"
+#include "ONNX/ONNXSchema.h"
+
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+using namespace pith::ONNX;
+
+ParseResult pith::ONNX::parseSchemaOp(OpAsmParser &parser,
+                                      OperationState &result) {
+  SmallVector<OpAsmParser::UnresolvedOperand> operands;
+  if (parser.parseOperandList(operands, OpAsmParser::Delimiter::Paren) ||
+      parser.parseOptionalAttrDict(result.attributes))
+    return failure();
+  // Graph attributes: `({...}, {...})`, empty regions allowed for optional
+  // ones.
+  if (succeeded(parser.parseOptionalLParen())) {
+    do {
+      Region *region = result.addRegion();
+      if (parser.parseRegion(*region, /*arguments=*/{}))
+        return failure();
+    } while (succeeded(parser.parseOptionalComma()));
+    if (parser.parseRParen())
+      return failure();
+  }
+  FunctionType type;
+  llvm::SMLoc typeLoc = parser.getCurrentLocation();
+  if (parser.parseColonType(type) ||
+      parser.resolveOperands(operands, type.getInputs(), typeLoc,
+                             result.operands))
+    return failure();
+  result.addTypes(type.getResults());
+  return success();
+}
+
+void pith::ONNX::printSchemaOp(Operation *op, OpAsmPrinter &printer) {
+  printer << "(" << op->getOperands() << ")";
+  printer.printOptionalAttrDict(op->getAttrDictionary().getValue());
+  if (op->getNumRegions()) {
+    printer << " (";
+    llvm::interleaveComma(op->getRegions(), printer, [&](Region &region) {
+      printer.printRegion(region, /*printEntryBlockArgs=*/true,
+                          /*printBlockTerminators=*/true);
+    });
+    printer << ")";
+  }
+  printer << " : ";
+  printer.printFunctionalType(op);
+}
+
+/// Subgraphs are single blocks ending in onnx.Yield.
+static LogicalResult verifySubgraphs(Operation *op) {
+  for (Region &region : op->getRegions()) {
+    if (region.empty())
+      continue;
+    if (!region.hasOneBlock())
+      return op->emitOpError("subgraph regions must have exactly one block");
+    if (region.front().empty() ||
+        !isa<YieldOp>(region.front().back()))
+      return op->emitOpError("subgraph region must end with onnx.Yield");
+  }
+  return success();
+}
+
+LogicalResult pith::ONNX::verifySchemaOp(Operation *op) {
+  if (failed(verifySubgraphs(op)))
+    return failure();
+  const OpSchema *schema = lookupSchemaByOpName(op->getName().getStringRef());
+  if (!schema)
+    return op->emitOpError("has no ONNX schema");
+  return verifyOperatorSemantics(op, schema->opType);
+}
+
+LogicalResult CustomOp::verify() {
+  if (getGraphAttrs().size() != getGraphs().size())
+    return emitOpError() << "names " << getGraphAttrs().size()
+                         << " graph attributes but has " << getGraphs().size()
+                         << " regions";
+  return verifySubgraphs(getOperation());
+}

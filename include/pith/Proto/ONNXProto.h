@@ -1,0 +1,51 @@
+//===- ONNXProto.h - Reading, writing and mapping ONNX protobufs -*- C++ -*-===//
+//
+// What both directions of the ONNX <-> MLIR translation share: the mapping
+// between ONNX element types and MLIR types, and the calls into libonnx that
+// can throw (text parser, printer, shape inference), each caught and turned
+// into an error message.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PITH_PROTO_ONNXPROTO_H
+#define PITH_PROTO_ONNXPROTO_H
+
+#include "mlir/IR/Types.h"
+#include "llvm/ADT/StringRef.h"
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace onnx {
+class ModelProto;
+class TypeProto;
+} // namespace onnx
+
+namespace pith::proto {
+
+/// The MLIR element type of an ONNX TensorProto.DataType, or null.
+mlir::Type elementTypeFromONNX(int32_t dataType, mlir::MLIRContext *context);
+
+/// The ONNX TensorProto.DataType of an MLIR element type, if ONNX has one.
+std::optional<int32_t> elementTypeToONNX(mlir::Type type);
+
+/// Bits one element occupies in ONNX raw_data (4 for the packed 4-bit types).
+unsigned storageBitsOf(int32_t dataType);
+
+/// Parses a binary ModelProto from a file, streaming (large initializers are
+/// read straight into their own buffers). Returns an error message or "".
+std::string parseBinaryModelFile(llvm::StringRef path, onnx::ModelProto &model);
+
+/// Parses ONNX's text format (onnx/defs/parser.h).
+std::string parseTextModel(llvm::StringRef text, onnx::ModelProto &model);
+
+/// Prints a model in ONNX's text format.
+std::string printTextModel(const onnx::ModelProto &model);
+
+/// Runs ONNX shape inference on `model` in place (non-strict: operators it
+/// cannot infer are skipped). Returns an error message or "".
+std::string inferShapes(onnx::ModelProto &model);
+
+} // namespace pith::proto
+
+#endif // PITH_PROTO_ONNXPROTO_H

@@ -1,0 +1,23 @@
+//===- pith-opt.cpp - mlir-opt with Pith's dialects and passes ------------===//
+//
+// Runs passes on MLIR files; everything is registered through InitAll.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "pith/InitAll.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  pith::registerAllDialects(registry);
+  pith::registerAllPasses();
+  // The upstream cleanups tests use alongside Pith's passes.
+  mlir::registerCanonicalizerPass();
+  mlir::registerCSEPass();
+  mlir::registerSymbolDCEPass();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "Pith optimizer driver\n", registry));
+}
