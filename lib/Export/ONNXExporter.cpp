@@ -638,54 +638,6 @@ void writeExternalData(onnx::ModelProto &model,
   }
 }
 
-/// Writes through a temporary file renamed into place, so that a failed
-/// export leaves no partial file and an existing one untouched.
-class AtomicOutput {
-public:
-  static llvm::Expected<AtomicOutput> open(StringRef path) {
-    AtomicOutput out;
-    out.path = path.str();
-    llvm::SmallString<256> model(path);
-    llvm::sys::path::remove_filename(model);
-    llvm::sys::path::append(model, ".%%%%%%.pith-tmp");
-    int fd;
-    if (std::error_code ec = llvm::sys::fs::createUniqueFile(model, fd, out.tempPath))
-      return error("cannot create '" + path + "': " + ec.message());
-    out.stream = std::make_unique<llvm::raw_fd_ostream>(fd, /*shouldClose=*/true);
-    return std::move(out);
-  }
-  llvm::raw_fd_ostream &os() { return *stream; }
-  llvm::Error commit() {
-    stream->close();
-    if (stream->has_error()) {
-      stream->clear_error();
-      discard();
-      return error("cannot write '" + path + "'");
-    }
-    if (std::error_code ec = llvm::sys::fs::rename(tempPath, path)) {
-      discard();
-      return error("cannot write '" + path + "': " + ec.message());
-    }
-    tempPath.clear();
-    return llvm::Error::success();
-  }
-  void discard() {
-    if (!tempPath.empty())
-      llvm::sys::fs::remove(tempPath);
-    tempPath.clear();
-  }
-  ~AtomicOutput() {
-    if (stream)
-      discard();
-  }
-  AtomicOutput() = default;
-  AtomicOutput(AtomicOutput &&) = default;
-
-private:
-  std::string path;
-  llvm::SmallString<256> tempPath;
-  std::unique_ptr<llvm::raw_fd_ostream> stream;
-};
 } // namespace
 
 llvm::Error pith::exportONNXFile(ModuleOp module, StringRef path,
@@ -696,17 +648,17 @@ llvm::Error pith::exportONNXFile(ModuleOp module, StringRef path,
   if (llvm::Error err = exporter.exportModel(model, deferData))
     return error(path + ": " + llvm::toString(std::move(err)));
 
+  // llvm::writeToOutput writes a temporary file and renames it into place:
+  // a failed export leaves no partial file and an existing one untouched.
   if (options.textFormat) {
-    std::string text = proto::printTextModel(model);
-    if (path == "-") {
-      llvm::outs() << text;
+    std::string problem;
+    std::string text = proto::printTextModel(model, problem);
+    if (!problem.empty())
+      return error(path + ": " + problem);
+    return llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
+      os << text;
       return llvm::Error::success();
-    }
-    auto out = AtomicOutput::open(path);
-    if (!out)
-      return out.takeError();
-    out->os() << text;
-    return out->commit();
+    });
   }
 
   uint64_t dataBytes = 0;
@@ -715,7 +667,6 @@ llvm::Error pith::exportONNXFile(ModuleOp module, StringRef path,
   std::string externalFile = options.externalDataFile;
   if (externalFile.empty() && dataBytes > kInlineModelLimit)
     externalFile = llvm::sys::path::filename(path).str() + ".data";
-  std::optional<AtomicOutput> dataOut;
   if (!externalFile.empty()) {
     if (path == "-")
       return error("external data needs an output file, not stdout");
@@ -725,25 +676,18 @@ llvm::Error pith::exportONNXFile(ModuleOp module, StringRef path,
     llvm::SmallString<256> dataPath(path);
     llvm::sys::path::remove_filename(dataPath);
     llvm::sys::path::append(dataPath, externalFile);
-    auto opened = AtomicOutput::open(dataPath);
-    if (!opened)
-      return opened.takeError();
-    dataOut.emplace(std::move(*opened));
-    writeExternalData(model, exporter.deferred, dataOut->os(), externalFile,
-                      options.externalDataThreshold);
-  }
-  if (path == "-") {
-    writeModel(llvm::outs(), model, exporter.deferred);
-    return llvm::Error::success();
-  }
-  auto out = AtomicOutput::open(path);
-  if (!out)
-    return out.takeError();
-  writeModel(out->os(), model, exporter.deferred);
-  if (dataOut)
-    if (llvm::Error err = dataOut->commit())
+    if (llvm::Error err =
+            llvm::writeToOutput(dataPath, [&](llvm::raw_ostream &os) {
+              writeExternalData(model, exporter.deferred, os, externalFile,
+                                options.externalDataThreshold);
+              return llvm::Error::success();
+            }))
       return err;
-  return out->commit();
+  }
+  return llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
+    writeModel(os, model, exporter.deferred);
+    return llvm::Error::success();
+  });
 }
 
 llvm::Expected<std::string> pith::exportONNXBytes(ModuleOp module) {

@@ -21,7 +21,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
 
@@ -65,18 +65,19 @@ int importModel(mlir::MLIRContext &context) {
   auto module = pith::importONNXFile(inputPath, &context, options);
   if (!module)
     return fail(toString(module.takeError()));
-  std::string message;
-  auto output = mlir::openOutputFile(outputPath, &message);
-  if (!output)
-    return fail(message);
-  if (emitBytecode) {
-    if (failed(mlir::writeBytecodeToFile(**module, output->os())))
-      return fail(outputPath + ": cannot write bytecode");
-  } else {
-    (*module)->print(output->os(), mlir::OpPrintingFlags());
-    output->os() << "\n";
-  }
-  output->keep();
+  // Written to a temporary file and renamed: no partial output on failure.
+  Error written = writeToOutput(outputPath, [&](raw_ostream &os) -> Error {
+    if (emitBytecode) {
+      if (failed(mlir::writeBytecodeToFile(**module, os)))
+        return createStringError(outputPath + ": cannot write bytecode");
+      return Error::success();
+    }
+    (*module)->print(os, mlir::OpPrintingFlags());
+    os << "\n";
+    return Error::success();
+  });
+  if (written)
+    return fail(toString(std::move(written)));
   return 0;
 }
 

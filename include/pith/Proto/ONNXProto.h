@@ -39,8 +39,9 @@ std::string parseBinaryModelFile(llvm::StringRef path, onnx::ModelProto &model);
 /// Parses ONNX's text format (onnx/defs/parser.h).
 std::string parseTextModel(llvm::StringRef text, onnx::ModelProto &model);
 
-/// Prints a model in ONNX's text format.
-std::string printTextModel(const onnx::ModelProto &model);
+/// Prints a model in ONNX's text format; on failure returns "" and sets
+/// `problem`.
+std::string printTextModel(const onnx::ModelProto &model, std::string &problem);
 
 /// Runs ONNX shape inference on `model` in place (non-strict: operators it
 /// cannot infer are skipped). Returns an error message or "".
