@@ -26,7 +26,7 @@ def ONNX_Dialect : Dialect {
     `onnx.Custom`, which keeps domain, type, attributes and subgraphs.
 
     The module carries the model header:
-    `onnx.opset_import = {"ai.onnx" = 17 : i64, ...}`, `onnx.ir_version`, and
+    `onnx.opset_import = {ai.onnx = 17 : i64, ...}`, `onnx.ir_version`, and
     producer and metadata attributes. Value names live in `onnx.names`
     (results) and `onnx.name` (function arguments and results); node names
     are the ops' locations.

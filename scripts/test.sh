@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs and builds Pith (scripts/setup.sh), then runs every test suite:
+# lit + FileCheck, GoogleTest (ctest), pytest, and the ONNX conformance round
+# trip over Debian's libonnx-testdata. Ends with each runner's summary line;
+# exits non-zero if any suite failed.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/setup.sh || exit 1
+
+LOGS="$ROOT/build/test-logs"
+mkdir -p "$LOGS"
+failed=()
+
+run_suite() {  # name, command...
+  local name="$1"; shift
+  echo "==> $name"
+  if ! "$@" 2>&1 | tee "$LOGS/$name.log"; then
+    failed+=("$name")
+  fi
+}
+
+# Regenerating the dialect from the pinned onnx package must reproduce the
+# committed files.
+run_suite generated .venv/bin/python scripts/gen_onnx_dialect.py --check
+run_suite lit /usr/lib/llvm-22/bin/lit -sv build/test
+run_suite ctest ctest --test-dir build --output-on-failure
+run_suite pytest .venv/bin/python -m pytest test/python -q -p no:cacheprovider
+run_suite conformance .venv/bin/python test/conformance/roundtrip.py
+
+echo
+echo "==> summary"
+grep -hE "^(Total Discovered Tests|  Passed|  Failed|  Unexpectedly)" "$LOGS/lit.log" | sed 's/^ */lit: /'
+grep -hE "tests passed|tests failed" "$LOGS/ctest.log" | sed 's/^/ctest: /'
+grep -hE "(passed|failed|error).* in [0-9.]+s" "$LOGS/pytest.log" | tail -1 | sed 's/^=* */pytest: /; s/ =*$//'
+grep -hE "^conformance:" "$LOGS/conformance.log"
+if ((${#failed[@]})); then
+  echo "FAILED suites: ${failed[*]}"
+  exit 1
+fi
+echo "all suites passed"
