@@ -27,13 +27,15 @@ run_suite lit /usr/lib/llvm-22/bin/lit -sv build/test
 run_suite ctest ctest --test-dir build --output-on-failure
 run_suite pytest .venv/bin/python -m pytest test/python -q -p no:cacheprovider
 run_suite conformance .venv/bin/python test/conformance/roundtrip.py
+run_suite conformance-text .venv/bin/python test/conformance/roundtrip.py --via-text
 
 echo
 echo "==> summary"
 grep -hE "^(Total Discovered Tests|  Passed|  Failed|  Unexpectedly)" "$LOGS/lit.log" | sed 's/^ */lit: /'
 grep -hE "tests passed|tests failed" "$LOGS/ctest.log" | sed 's/^/ctest: /'
 grep -hE "(passed|failed|error).* in [0-9.]+s" "$LOGS/pytest.log" | tail -1 | sed 's/^=* */pytest: /; s/ =*$//'
-grep -hE "^conformance:" "$LOGS/conformance.log"
+grep -hE "^conformance:" "$LOGS/conformance.log" | sed 's/^conformance:/conformance (via MLIR bytecode):/'
+grep -hE "^conformance:" "$LOGS/conformance-text.log" | sed 's/^conformance:/conformance (via MLIR text):/'
 if ((${#failed[@]})); then
   echo "FAILED suites: ${failed[*]}"
   exit 1

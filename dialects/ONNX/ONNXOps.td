@@ -73,8 +73,8 @@ def ONNX_CustomOp : ONNX_Op<"Custom", [RecursiveMemoryEffects]> {
     name. `graph_attrs` names the regions, in order.
 
     ```mlir
-    %y = onnx.Custom "com.microsoft" "FusedMatMul"(%a, %b) {attrs = {alpha = 1.0 : f32}}
-           : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+    %y = onnx.Custom "com.microsoft" "FusedMatMul"(%a, %b) {alpha = 1.0 : f32}
+           graphs [] : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
     ```
   }];
   let arguments = (ins Variadic<AnyType>:$inputs, StrAttr:$domain,
@@ -83,8 +83,8 @@ def ONNX_CustomOp : ONNX_Op<"Custom", [RecursiveMemoryEffects]> {
   let results = (outs Variadic<AnyType>:$outputs);
   let regions = (region VariadicRegion<AnyRegion>:$graphs);
   let assemblyFormat = [{
-    $domain $op_type `(` $inputs `)` $attrs `graphs` $graph_attrs $graphs attr-dict
-      `:` functional-type($inputs, $outputs)
+    $domain $op_type `(` $inputs `)` $attrs attr-dict `graphs` $graph_attrs
+      $graphs `:` functional-type($inputs, $outputs)
   }];
   let hasVerifier = 1;
 }

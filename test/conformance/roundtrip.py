@@ -10,7 +10,7 @@ onnx.checker whenever the original does.
 Models known to fail are listed in expected_failures.txt next to this script.
 The exit status is 1 when any model's outcome differs from that list, else 0.
 
-Usage: test/conformance/roundtrip.py [--filter SUBSTR] [--jobs N] [--verbose]
+Usage: test/conformance/roundtrip.py [--filter SUBSTR] [--jobs N] [--via-text] [--verbose]
 """
 
 import argparse
@@ -110,11 +110,20 @@ def first_line(text):
     return ""
 
 
+@dataclasses.dataclass(frozen=True)
+class Translator:
+    """pith-translate, and which MLIR form the round trip goes through."""
+    path: Path
+    # MLIR text (with locations, so node names survive) instead of bytecode:
+    # exercises the printer and parser of every op the test data uses.
+    via_text: bool = False
+
+
 def translate(translator, args, step, deadline):
     """Runs pith-translate; raises Mismatch with its stderr line on failure."""
     remaining = deadline - time.monotonic()
     try:
-        proc = subprocess.run([translator, *map(str, args)], capture_output=True,
+        proc = subprocess.run([translator.path, *map(str, args)], capture_output=True,
                               text=True, errors="replace", timeout=max(remaining, 0.1))
     except subprocess.TimeoutExpired:
         raise Mismatch(f"{step} timed out (model limit {TIMEOUT_S} s)") from None
@@ -129,10 +138,14 @@ def translate(translator, args, step, deadline):
 def round_trip(translator, original_path, deadline):
     """Returns the exported model's bytes."""
     with tempfile.TemporaryDirectory(prefix="pith-conformance-") as tmp:
-        bytecode, exported = Path(tmp) / "model.mlirbc", Path(tmp) / "model.onnx"
-        translate(translator, ["--import-onnx", original_path, "-o", bytecode, "--emit-bytecode"],
+        exported = Path(tmp) / "model.onnx"
+        if translator.via_text:
+            mlir, form = Path(tmp) / "model.mlir", ["--mlir-print-debuginfo"]
+        else:
+            mlir, form = Path(tmp) / "model.mlirbc", ["--emit-bytecode"]
+        translate(translator, ["--import-onnx", original_path, "-o", mlir, *form],
                   "import", deadline)
-        translate(translator, ["--export-onnx", bytecode, "-o", exported], "export", deadline)
+        translate(translator, ["--export-onnx", mlir, "-o", exported], "export", deadline)
         return exported.read_bytes()
 
 
@@ -544,6 +557,8 @@ def parse_args():
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default: 2)")
     parser.add_argument("--update-expected", action="store_true",
                         help="rewrite expected_failures.txt from this run, keeping reasons")
+    parser.add_argument("--via-text", action="store_true",
+                        help="round-trip through MLIR text instead of bytecode")
     parser.add_argument("--verbose", action="store_true", help="print every model's result")
     return parser.parse_args()
 
@@ -582,7 +597,8 @@ def main():
 
     start = time.monotonic()
     results = []
-    for result in run_models(models, args.pith_translate.resolve(), max(args.jobs, 1)):
+    translator = Translator(args.pith_translate.resolve(), args.via_text)
+    for result in run_models(models, translator, max(args.jobs, 1)):
         results.append(result)
         if args.verbose:
             status = f"PASS [{result.method}]" if result.passed else f"FAIL: {result.reason}"
