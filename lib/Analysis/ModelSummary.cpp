@@ -61,7 +61,12 @@ ModelSummary pith::summarizeModel(ModuleOp module) {
     }
     if (auto custom = dyn_cast<ONNX::CustomOp>(op)) {
       ++summary.nodes;
-      ++summary.opCounts[custom.getDomain().str() + "." + custom.getOpType().str()];
+      // Qualified outside ai.onnx only (an ai.onnx operator the opset does
+      // not define is a Custom op with an empty domain).
+      StringRef domain = custom.getDomain();
+      bool isDefault = domain.empty() || domain == ONNX::kDefaultDomain;
+      ++summary.opCounts[isDefault ? custom.getOpType().str()
+                                   : (domain + "." + custom.getOpType()).str()];
     } else if (const ONNX::OpSchema *schema =
                    ONNX::lookupSchemaByOpName(op->getName().getStringRef())) {
       ++summary.nodes;

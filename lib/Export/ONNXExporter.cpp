@@ -186,7 +186,8 @@ llvm::Error Exporter::exportTensor(ElementsAttr value, onnx::TensorProto &out,
     out.add_dims(dim);
 
   if (auto strings = dyn_cast<DenseStringElementsAttr>(value)) {
-    for (StringRef s : strings.getRawStringData())
+    // getValues expands a splat; the raw data of a splat holds one string.
+    for (StringRef s : strings.getValues<StringRef>())
       out.add_string_data(s.str());
     return llvm::Error::success();
   }
@@ -251,6 +252,12 @@ llvm::Error Exporter::exportAttribute(StringRef name, Attribute value,
   } else if (auto type = dyn_cast<TypeAttr>(value)) {
     out.set_type(A::TYPE_PROTO);
     return fillType(type.getValue(), nullptr, *out.mutable_tp());
+  } else if (auto serialized = dyn_cast<SerializedProtoAttr>(value);
+             serialized && serialized.getKind() == "AttributeProto") {
+    // An attribute the importer kept verbatim (see importAttribute).
+    if (!out.ParseFromString(serialized.getBytes().str()))
+      return error("attribute '" + name + "' holds a corrupt AttributeProto");
+    out.set_name(name.str());
   } else if (auto serialized = dyn_cast<SerializedProtoAttr>(value)) {
     out.set_type(A::SPARSE_TENSOR);
     if (!out.mutable_sparse_tensor()->ParseFromString(serialized.getBytes().str()))

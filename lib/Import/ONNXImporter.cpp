@@ -83,7 +83,8 @@ private:
                              const std::string &nodeLabel,
                              SmallVectorImpl<Attribute> &subgraphInfo);
   llvm::Expected<Attribute> importAttribute(onnx::AttributeProto &attribute,
-                                            const std::string &nodeLabel);
+                                            const std::string &nodeLabel,
+                                            bool schemaKnown);
   llvm::Expected<DeclaredType> importType(const onnx::TypeProto &type);
   Type resultType(const std::string &name);
   Value noneValue();
@@ -242,7 +243,7 @@ static AttrKind toAttrKind(int kind) {
 
 llvm::Expected<Attribute>
 Importer::importAttribute(onnx::AttributeProto &a,
-                          const std::string &nodeLabel) {
+                          const std::string &nodeLabel, bool schemaKnown) {
   using A = onnx::AttributeProto;
   TensorImportContext tensorContext{context, baseDirectory,
                                     options.inlineTensorElementLimit,
@@ -253,7 +254,18 @@ Importer::importAttribute(onnx::AttributeProto &a,
       return attr.takeError();
     return Attribute(*attr);
   };
-  switch (attributeKind(a)) {
+  int kind = attributeKind(a);
+  // An empty list of tensors, types or sparse tensors looks like an empty
+  // list of strings once it is an ArrayAttr; outside the schema nothing else
+  // tells them apart, so such an attribute is kept verbatim.
+  bool emptyUntypedList = a.tensors_size() + a.type_protos_size() +
+                              a.sparse_tensors_size() ==
+                          0;
+  if (!schemaKnown && emptyUntypedList &&
+      (kind == A::TENSORS || kind == A::TYPE_PROTOS || kind == A::SPARSE_TENSORS))
+    return SerializedProtoAttr::get(context, "AttributeProto",
+                                    a.SerializeAsString());
+  switch (kind) {
   case A::FLOAT:
     return builder.getF32FloatAttr(a.f());
   case A::INT:
@@ -505,7 +517,7 @@ llvm::Error Importer::importNode(onnx::NodeProto &node, int index) {
                      stringifyAttrKind(spec->kind) + ", got " +
                      stringifyAttrKind(toAttrKind(kind)));
     }
-    auto value = importAttribute(a, label);
+    auto value = importAttribute(a, label, schema != nullptr);
     if (!value)
       return error(label + ": " + llvm::toString(value.takeError()));
     attributes.append(a.name(), *value);
