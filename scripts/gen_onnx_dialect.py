@@ -176,6 +176,7 @@ def generate():
     td = [header, "#ifndef PITH_ONNX_SCHEMA_OPS_TD", "#define PITH_ONNX_SCHEMA_OPS_TD", ""]
     inc = [header,
            f"PITH_ONNX_MAX_OPSET({onnx.defs.onnx_opset_version()})",
+           f"PITH_ONNX_MAX_DATA_TYPE({max(onnx.TensorProto.DataType.values())})",
            "PITH_ONNX_SCHEMA_BEGIN"]
     for op_type, named in groups.items():
         for i, (name, run) in enumerate(named):

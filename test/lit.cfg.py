@@ -16,7 +16,10 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixe
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
-llvm_config.with_environment("PATH", config.pith_tools_dir, append_path=False)
+llvm_config.with_environment("PATH", config.pith_tools_dir, append_path=True)
+# use_default_substitutions() already maps %python to lit's own interpreter,
+# which lacks onnx; tests need the project's venv.
+config.substitutions = [(k, v) for k, v in config.substitutions if k != "%python"]
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 llvm_config.add_tool_substitutions(["pith-opt", "pith-translate", "pith"],

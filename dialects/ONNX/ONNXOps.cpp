@@ -17,9 +17,20 @@ using namespace pith::ONNX;
 ParseResult pith::ONNX::parseSchemaOp(OpAsmParser &parser,
                                       OperationState &result) {
   SmallVector<OpAsmParser::UnresolvedOperand> operands;
-  if (parser.parseOperandList(operands, OpAsmParser::Delimiter::Paren) ||
-      parser.parseOptionalAttrDict(result.attributes))
+  llvm::SMLoc attrLoc;
+  if (parser.parseOperandList(operands, OpAsmParser::Delimiter::Paren))
     return failure();
+  attrLoc = parser.getCurrentLocation();
+  if (parser.parseOptionalAttrDict(result.attributes))
+    return failure();
+  // Inherent attributes live in properties, which would silently drop one of
+  // the wrong kind; reject it as the generic syntax does.
+  if (std::optional<RegisteredOperationName> name =
+          result.name.getRegisteredInfo())
+    if (failed(name->verifyInherentAttrs(result.attributes, [&]() {
+          return parser.emitError(attrLoc);
+        })))
+      return failure();
   // Graph attributes: `({...}, {...})`, empty regions allowed for optional
   // ones.
   if (succeeded(parser.parseOptionalLParen())) {
@@ -76,6 +87,11 @@ LogicalResult pith::ONNX::verifySchemaOp(Operation *op) {
   const OpSchema *schema = lookupSchemaByOpName(op->getName().getStringRef());
   if (!schema)
     return op->emitOpError("has no ONNX schema");
+  for (auto [index, formal] : llvm::enumerate(schema->inputs))
+    if (formal.kind == FormalKind::Single && index < op->getNumOperands() &&
+        isa<NoneType>(op->getOperand(index).getType()))
+      return op->emitOpError() << "required input '" << formal.name
+                               << "' is absent";
   return verifyOperatorSemantics(op, schema->opType);
 }
 

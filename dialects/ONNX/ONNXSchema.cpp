@@ -12,6 +12,7 @@
 using namespace pith::ONNX;
 
 #define PITH_ONNX_MAX_OPSET(N) static constexpr int64_t kMaxOpset = N;
+#define PITH_ONNX_MAX_DATA_TYPE(N) static constexpr int32_t kMaxDataType = N;
 #define PITH_ONNX_SCHEMA_BEGIN                                                 \
   static const std::vector<OpSchema> &allSchemas() {                           \
     static const std::vector<OpSchema> schemas = {
@@ -70,7 +71,11 @@ const OpSchema *pith::ONNX::lookupSchemaByOpName(llvm::StringRef opName) {
   return index().byOpName.lookup(opName);
 }
 
+llvm::ArrayRef<OpSchema> pith::ONNX::allOpSchemas() { return allSchemas(); }
+
 int64_t pith::ONNX::maxSupportedOpset() { return kMaxOpset; }
+
+int32_t pith::ONNX::maxDataType() { return kMaxDataType; }
 
 llvm::StringRef pith::ONNX::stringifyAttrKind(AttrKind kind) {
   switch (kind) {

@@ -10,6 +10,7 @@
 #ifndef PITH_DIALECTS_ONNX_ONNXSCHEMA_H
 #define PITH_DIALECTS_ONNX_ONNXSCHEMA_H
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include <cstdint>
 #include <vector>
@@ -57,8 +58,14 @@ const OpSchema *lookupSchema(llvm::StringRef opType, int64_t opset);
 /// The schema an onnx-dialect op mirrors (any of the versions sharing it).
 const OpSchema *lookupSchemaByOpName(llvm::StringRef opName);
 
+/// Every entry of the table: one per operator version.
+llvm::ArrayRef<OpSchema> allOpSchemas();
+
 /// The newest ai.onnx opset the schema table knows.
 int64_t maxSupportedOpset();
+
+/// The largest TensorProto.DataType the schema's ONNX version defines.
+int32_t maxDataType();
 
 /// "INT", "FLOATS", ... as ONNX spells attribute kinds.
 llvm::StringRef stringifyAttrKind(AttrKind kind);

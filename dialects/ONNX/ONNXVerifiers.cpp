@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ONNX/ONNXOps.h"
+#include "ONNX/ONNXSchema.h"
 
 #include "llvm/ADT/StringMap.h"
 #include <functional>
@@ -131,8 +132,8 @@ LogicalResult checkConcat(Operation *op) {
 
 LogicalResult checkCast(Operation *op) {
   auto to = attr<IntegerAttr>(op, "to");
-  // ONNX TensorProto.DataType: 1..25 are defined; 0 is UNDEFINED.
-  if (to && (to.getInt() < 1 || to.getInt() > 25))
+  // TensorProto.DataType: 0 is UNDEFINED.
+  if (to && (to.getInt() < 1 || to.getInt() > maxDataType()))
     return op->emitOpError() << "'to' = " << to.getInt()
                              << " is not an ONNX data type";
   return success();

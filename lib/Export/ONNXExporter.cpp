@@ -21,6 +21,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -79,7 +80,9 @@ private:
 
   ModuleOp module;
   llvm::DenseMap<Value, std::string> names;
-  llvm::StringSet<> used;
+  /// Names taken in the graph being exported and the graphs enclosing it;
+  /// sibling subgraphs may reuse names.
+  std::vector<llvm::StringSet<>> usedFrames{1};
   /// Graph outputs' names, claimed by the values that produce them.
   llvm::DenseMap<Value, std::string> outputNames;
   bool deferMainData = false;
@@ -93,12 +96,17 @@ private:
 //===----------------------------------------------------------------------===//
 
 std::string Exporter::claim(StringRef wanted) {
+  auto taken = [&](const std::string &name) {
+    return llvm::any_of(usedFrames, [&](const llvm::StringSet<> &frame) {
+      return frame.contains(name);
+    });
+  };
   std::string name = wanted.str();
   if (name.empty())
     name = "pith_" + std::to_string(freshCounter++);
-  while (used.contains(name))
+  while (taken(name))
     name = wanted.str() + "__" + std::to_string(freshCounter++);
-  used.insert(name);
+  usedFrames.back().insert(name);
   return name;
 }
 
@@ -215,7 +223,8 @@ llvm::Error Exporter::exportTensor(ElementsAttr value, onnx::TensorProto &out,
   } else {
     return error("unsupported tensor attribute kind");
   }
-  if (defer) {
+  // Only data the IR owns can be written later; a converted copy is stored.
+  if (defer && owned.empty()) {
     defer->bytes = bytes;
     defer->deferred = true;
   } else {
@@ -333,6 +342,13 @@ llvm::Error Exporter::exportSubgraph(Region &region, DictionaryAttr info,
   if (auto doc = info ? info.getAs<StringAttr>("doc_string") : nullptr)
     graph.set_doc_string(doc.str());
   ArrayAttr inputNames = info ? info.getAs<ArrayAttr>("inputs") : nullptr;
+  ArrayAttr inputDims = info ? info.getAs<ArrayAttr>("input_dim_params") : nullptr;
+  ArrayAttr outputDims = info ? info.getAs<ArrayAttr>("output_dim_params") : nullptr;
+  auto dimsAt = [](ArrayAttr all, size_t i) -> ArrayAttr {
+    return all && i < all.size() ? dyn_cast<ArrayAttr>(all[i]) : nullptr;
+  };
+  usedFrames.emplace_back();
+  auto popFrame = llvm::make_scope_exit([&] { usedFrames.pop_back(); });
   Block &block = region.front();
   for (BlockArgument arg : block.getArguments()) {
     std::string wanted;
@@ -343,15 +359,17 @@ llvm::Error Exporter::exportSubgraph(Region &region, DictionaryAttr info,
     names[arg] = claim(wanted);
     auto *input = graph.add_input();
     input->set_name(names[arg]);
-    if (llvm::Error err = fillType(arg.getType(), nullptr, *input->mutable_type()))
+    if (llvm::Error err = fillType(arg.getType(), dimsAt(inputDims, arg.getArgNumber()),
+                                   *input->mutable_type()))
       return err;
   }
   if (llvm::Error err = exportBlock(block, graph, /*isMain=*/false))
     return err;
-  for (Value output : block.getTerminator()->getOperands()) {
+  for (auto [i, output] : llvm::enumerate(block.getTerminator()->getOperands())) {
     auto *info = graph.add_output();
     info->set_name(nameOf(output));
-    if (llvm::Error err = fillType(output.getType(), nullptr, *info->mutable_type()))
+    if (llvm::Error err = fillType(output.getType(), dimsAt(outputDims, i),
+                                   *info->mutable_type()))
       return err;
   }
   return llvm::Error::success();
@@ -359,7 +377,8 @@ llvm::Error Exporter::exportSubgraph(Region &region, DictionaryAttr info,
 
 llvm::Error Exporter::exportNode(Operation *op, onnx::GraphProto &graph) {
   onnx::NodeProto &node = *graph.add_node();
-  node.set_name(nodeName(op->getLoc()));
+  if (std::string name = nodeName(op->getLoc()); !name.empty())
+    node.set_name(name);
   const OpSchema *schema = nullptr;
   DictionaryAttr attributes;
   SmallVector<std::string> graphNames;
@@ -518,14 +537,16 @@ llvm::Error Exporter::exportHeader(onnx::ModelProto &model) {
   }
   auto irVersion = module->getAttrOfType<IntegerAttr>(attrs::kIrVersion);
   model.set_ir_version(irVersion ? irVersion.getInt() : 8);
-  auto string = [&](const char *name) -> std::string {
-    auto attr = module->getAttrOfType<StringAttr>(name);
-    return attr ? attr.str() : "";
+  // Fields the model did not have stay unset, not set to "".
+  auto copyString = [&](const char *name, auto setter) {
+    if (auto attr = module->getAttrOfType<StringAttr>(name))
+      (model.*setter)(attr.str());
   };
-  model.set_producer_name(string("onnx.producer_name"));
-  model.set_producer_version(string("onnx.producer_version"));
-  model.set_domain(string("onnx.domain"));
-  model.set_doc_string(string("onnx.doc_string"));
+  using M = onnx::ModelProto;
+  copyString("onnx.producer_name", static_cast<void (M::*)(const std::string &)>(&M::set_producer_name));
+  copyString("onnx.producer_version", static_cast<void (M::*)(const std::string &)>(&M::set_producer_version));
+  copyString("onnx.domain", static_cast<void (M::*)(const std::string &)>(&M::set_domain));
+  copyString("onnx.doc_string", static_cast<void (M::*)(const std::string &)>(&M::set_doc_string));
   if (auto version = module->getAttrOfType<IntegerAttr>("onnx.model_version"))
     model.set_model_version(version.getInt());
   if (auto props = module->getAttrOfType<ArrayAttr>("onnx.metadata_props"))
@@ -678,7 +699,7 @@ llvm::Error pith::exportONNXFile(ModuleOp module, StringRef path,
     if (path == "-")
       return error("external data needs an output file, not stdout");
     if (llvm::sys::path::has_parent_path(externalFile))
-      return error("external data file '" + externalFile +
+      return error(path + ": external data file '" + externalFile +
                    "' must be a plain file name, stored next to the model");
     llvm::SmallString<256> dataPath(path);
     llvm::sys::path::remove_filename(dataPath);

@@ -23,6 +23,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -88,7 +89,7 @@ private:
   llvm::Expected<DeclaredType> importType(const onnx::TypeProto &type);
   Type resultType(const std::string &name);
   Value noneValue();
-  void collectDeclaredTypes(onnx::GraphProto &graph, bool isMain);
+  void collectDeclaredTypes(onnx::GraphProto &graph);
   llvm::Error verifyBuilt(Operation *op, const std::string &nodeLabel);
 
   MLIRContext *context;
@@ -99,9 +100,13 @@ private:
   int64_t defaultOpset = 0;
   Scope scope;
   /// Types the model states for values (outputs, value_info) or that shape
-  /// inference found, by name. Later graphs may shadow names; types are only
-  /// hints for result types, so a flat map suffices.
-  llvm::StringMap<Type> knownTypes;
+  /// inference found, by name, per graph: sibling subgraphs may use the same
+  /// names for different values.
+  llvm::DenseMap<const onnx::GraphProto *, llvm::StringMap<Type>> graphTypes;
+  /// The table of the graph being imported.
+  llvm::StringMap<Type> *currentTypes = nullptr;
+  /// Names the enclosing node in errors inside a subgraph ("node 'if1' (If) > ").
+  std::string labelPrefix;
   /// The `onnx.None` of the block being filled, created on first use.
   Value currentNone;
   int unnamedTensors = 0;
@@ -157,14 +162,15 @@ llvm::Expected<DeclaredType> Importer::importType(const onnx::TypeProto &type) {
   }
 }
 
-/// Collects the types the model states. Graph outputs win over value_info,
-/// which wins over types found by shape inference (added later).
-void Importer::collectDeclaredTypes(onnx::GraphProto &graph, bool isMain) {
+/// Collects the types the model states, per graph. Graph outputs win over
+/// value_info, which wins over types found by shape inference (added later).
+void Importer::collectDeclaredTypes(onnx::GraphProto &graph) {
+  llvm::StringMap<Type> &types = graphTypes[&graph];
   auto record = [&](const onnx::ValueInfoProto &info) {
-    if (!info.has_type() || knownTypes.count(info.name()))
+    if (!info.has_type() || types.count(info.name()))
       return;
     if (auto declared = importType(info.type()))
-      knownTypes[info.name()] = declared->type;
+      types[info.name()] = declared->type;
     else
       llvm::consumeError(declared.takeError());
   };
@@ -175,13 +181,13 @@ void Importer::collectDeclaredTypes(onnx::GraphProto &graph, bool isMain) {
   for (auto &node : *graph.mutable_node())
     for (auto &attribute : *node.mutable_attribute())
       if (attribute.has_g())
-        collectDeclaredTypes(*attribute.mutable_g(), false);
-  (void)isMain;
+        collectDeclaredTypes(*attribute.mutable_g());
 }
 
 Type Importer::resultType(const std::string &name) {
-  if (Type type = knownTypes.lookup(name))
-    return type;
+  if (currentTypes)
+    if (Type type = currentTypes->lookup(name))
+      return type;
   return UnknownType::get(context);
 }
 
@@ -387,9 +393,20 @@ llvm::Error Importer::importSubgraph(onnx::GraphProto &graph, Region &region,
   OpBuilder::InsertionGuard guard(builder);
   Value outerNone = currentNone;
   currentNone = nullptr;
+  llvm::StringMap<Type> *outerTypes = currentTypes;
+  currentTypes = &graphTypes[&graph];
+  std::string outerPrefix = labelPrefix;
+  labelPrefix = nodeLabel + " > ";
+  auto restore = llvm::make_scope_exit([&] {
+    currentNone = outerNone;
+    currentTypes = outerTypes;
+    labelPrefix = outerPrefix;
+  });
   Block *block = builder.createBlock(&region);
   scope.push();
-  SmallVector<Attribute> inputNames;
+  auto popScope = llvm::make_scope_exit([&] { scope.pop(); });
+  auto emptyDims = builder.getArrayAttr({});
+  SmallVector<Attribute> inputNames, inputDims, outputDims;
   for (const auto &input : graph.input()) {
     auto declared = importType(input.type());
     if (!declared)
@@ -399,30 +416,36 @@ llvm::Error Importer::importSubgraph(onnx::GraphProto &graph, Region &region,
         declared->type, NameLoc::get(builder.getStringAttr(input.name())));
     scope.bind(input.name(), arg);
     inputNames.push_back(builder.getStringAttr(input.name()));
+    inputDims.push_back(declared->dimParams ? declared->dimParams : emptyDims);
   }
-  llvm::Error err = importInitializers(graph);
-  if (!err)
-    err = importNodes(graph);
-  if (err) {
-    scope.pop();
+  if (llvm::Error err = importInitializers(graph))
     return err;
-  }
+  if (llvm::Error err = importNodes(graph))
+    return err;
   SmallVector<Value> outputs;
   for (const auto &output : graph.output()) {
     Value value = scope.lookup(output.name());
-    if (!value) {
-      scope.pop();
+    if (!value)
       return error(nodeLabel + ": subgraph '" + graph.name() + "' output '" +
                    output.name() + "' is not defined");
-    }
     outputs.push_back(value);
+    ArrayAttr dims;
+    if (output.has_type())
+      if (auto declared = importType(output.type()))
+        dims = declared->dimParams;
+      else
+        llvm::consumeError(declared.takeError());
+    outputDims.push_back(dims ? dims : emptyDims);
   }
   YieldOp::create(builder, builder.getUnknownLoc(), outputs);
-  scope.pop();
-  currentNone = outerNone;
   NamedAttrList info;
   info.append("name", builder.getStringAttr(graph.name()));
   info.append("inputs", builder.getArrayAttr(inputNames));
+  // Symbolic dimensions of the subgraph's inputs and outputs.
+  if (llvm::any_of(inputDims, [&](Attribute a) { return a != emptyDims; }))
+    info.append("input_dim_params", builder.getArrayAttr(inputDims));
+  if (llvm::any_of(outputDims, [&](Attribute a) { return a != emptyDims; }))
+    info.append("output_dim_params", builder.getArrayAttr(outputDims));
   if (!graph.doc_string().empty())
     info.append("doc_string", builder.getStringAttr(graph.doc_string()));
   subgraphInfo.push_back(info.getDictionary(context));
@@ -430,7 +453,7 @@ llvm::Error Importer::importSubgraph(onnx::GraphProto &graph, Region &region,
 }
 
 llvm::Error Importer::importNode(onnx::NodeProto &node, int index) {
-  std::string label = describeNode(node, index);
+  std::string label = labelPrefix + describeNode(node, index);
   bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
   const OpSchema *schema =
       defaultDomain ? lookupSchema(node.op_type(), defaultOpset) : nullptr;
@@ -503,6 +526,8 @@ llvm::Error Importer::importNode(onnx::NodeProto &node, int index) {
   std::vector<std::pair<std::string, onnx::GraphProto *>> namedGraphs;
   for (onnx::AttributeProto &a : *node.mutable_attribute()) {
     int kind = attributeKind(a);
+    if (kind == onnx::AttributeProto::UNDEFINED)
+      return error(label + ": attribute '" + a.name() + "' has no value");
     if (kind == onnx::AttributeProto::GRAPH) {
       namedGraphs.push_back({a.name(), a.mutable_g()});
       continue;
@@ -605,6 +630,7 @@ llvm::Error Importer::importMainGraph(onnx::GraphProto &graph, ModuleOp module) 
   }
   builder.setInsertionPointToStart(entry);
   currentNone = nullptr;
+  currentTypes = &graphTypes[&graph];
   if (llvm::Error err = importInitializers(graph))
     return err;
   if (llvm::Error err = importNodes(graph))
@@ -713,14 +739,14 @@ llvm::Error Importer::importModelHeader(onnx::ModelProto &model,
 /// Types found by ONNX shape inference, without changing the model: the
 /// value_info it adds is read and then removed again, so export writes back
 /// only what the model had.
-static void recordInferredTypes(onnx::GraphProto &graph,
-                                const std::vector<int> &originalCounts,
-                                size_t &graphIndex,
-                                std::vector<onnx::ValueInfoProto> &inferred) {
+static void recordInferredTypes(
+    onnx::GraphProto &graph, const std::vector<int> &originalCounts,
+    size_t &graphIndex,
+    std::vector<std::pair<onnx::GraphProto *, onnx::ValueInfoProto>> &inferred) {
   int keep = originalCounts[graphIndex++];
   auto *infos = graph.mutable_value_info();
   for (int i = keep; i < infos->size(); ++i)
-    inferred.push_back(infos->Get(i));
+    inferred.push_back({&graph, infos->Get(i)});
   infos->DeleteSubrange(keep, infos->size() - keep);
   for (auto &node : *graph.mutable_node())
     for (auto &attribute : *node.mutable_attribute())
@@ -750,23 +776,26 @@ Importer::importModel(onnx::ModelProto &model) {
   if (!model.has_graph())
     return fail(error("the model has no graph"));
 
-  collectDeclaredTypes(*model.mutable_graph(), true);
+  collectDeclaredTypes(*model.mutable_graph());
   // libonnx 1.12 knows operator schemas up to opset 17; at newer opsets its
   // answers could be wrong, so types stay as the model states them.
   if (options.inferShapes && defaultOpset <= 17) {
     std::vector<int> counts;
     countValueInfo(model.graph(), counts);
     std::string problem = proto::inferShapes(model);
-    std::vector<onnx::ValueInfoProto> inferred;
+    std::vector<std::pair<onnx::GraphProto *, onnx::ValueInfoProto>> inferred;
     size_t graphIndex = 0;
     recordInferredTypes(*model.mutable_graph(), counts, graphIndex, inferred);
     if (problem.empty())
-      for (const auto &info : inferred)
-        if (!knownTypes.count(info.name()) && info.has_type())
-          if (auto declared = importType(info.type()))
-            knownTypes[info.name()] = declared->type;
-          else
-            llvm::consumeError(declared.takeError());
+      for (const auto &[graph, info] : inferred) {
+        llvm::StringMap<Type> &types = graphTypes[graph];
+        if (types.count(info.name()) || !info.has_type())
+          continue;
+        if (auto declared = importType(info.type()))
+          types[info.name()] = declared->type;
+        else
+          llvm::consumeError(declared.takeError());
+      }
   }
 
   if (llvm::Error err = importMainGraph(*model.mutable_graph(), *module))
@@ -819,6 +848,8 @@ pith::importONNXFile(llvm::StringRef path, MLIRContext *context,
   } else {
     if (path != "-" && !llvm::sys::fs::exists(path))
       return error(path + ": no such file");
+    if (llvm::sys::fs::is_directory(path))
+      return error(path + ": is a directory, not an ONNX model file");
     std::string problem = proto::parseBinaryModelFile(path, model);
     if (!problem.empty())
       return error(path + ": " + problem);

@@ -24,6 +24,10 @@ enum NewerDataType : int32_t {
   INT4 = 22,
   FLOAT4E2M1 = 23,
   FLOAT8E8M0 = 24,
+  UINT2 = 25,
+  INT2 = 26,
+  FLOAT6E2M3 = 27,
+  FLOAT6E3M2 = 28,
 };
 } // namespace
 
@@ -58,6 +62,10 @@ Type pith::proto::elementTypeFromONNX(int32_t dataType, MLIRContext *ctx) {
   case INT4: return sint(4);
   case FLOAT4E2M1: return Float4E2M1FNType::get(ctx);
   case FLOAT8E8M0: return Float8E8M0FNUType::get(ctx);
+  case UINT2: return uint(2);
+  case INT2: return sint(2);
+  case FLOAT6E2M3: return Float6E2M3FNType::get(ctx);
+  case FLOAT6E3M2: return Float6E3M2FNType::get(ctx);
   default: return nullptr;
   }
 }
@@ -74,6 +82,8 @@ std::optional<int32_t> pith::proto::elementTypeToONNX(Type type) {
   if (isa<Float8E5M2FNUZType>(type)) return FLOAT8E5M2FNUZ;
   if (isa<Float4E2M1FNType>(type)) return FLOAT4E2M1;
   if (isa<Float8E8M0FNUType>(type)) return FLOAT8E8M0;
+  if (isa<Float6E2M3FNType>(type)) return FLOAT6E2M3;
+  if (isa<Float6E3M2FNType>(type)) return FLOAT6E3M2;
   if (isa<pith::ONNX::StringType>(type)) return T::STRING;
   if (auto complex = dyn_cast<ComplexType>(type)) {
     if (complex.getElementType().isF32()) return T::COMPLEX64;
@@ -86,6 +96,7 @@ std::optional<int32_t> pith::proto::elementTypeToONNX(Type type) {
   bool isUnsigned = integer.isUnsigned();
   switch (integer.getWidth()) {
   case 1: return T::BOOL;
+  case 2: return isUnsigned ? UINT2 : INT2;
   case 4: return isUnsigned ? UINT4 : INT4;
   case 8: return isUnsigned ? T::UINT8 : T::INT8;
   case 16: return isUnsigned ? T::UINT16 : T::INT16;
@@ -112,6 +123,11 @@ unsigned pith::proto::storageBitsOf(int32_t dataType) {
     return 128;
   case UINT4: case INT4: case FLOAT4E2M1:
     return 4;
+  case UINT2: case INT2:
+    return 2;
+  case FLOAT6E2M3: case FLOAT6E3M2:
+    // Not byte-aligned either; ONNX packs them (4 values in 3 bytes).
+    return 6;
   default:
     return 0;
   }

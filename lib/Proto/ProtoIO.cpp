@@ -17,6 +17,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <type_traits>
@@ -56,8 +57,12 @@ std::string pith::proto::parseTextModel(llvm::StringRef text,
     std::string buffer = text.str();
     onnx::OnnxParser parser(buffer.c_str());
     onnx::Status status = parser.Parse(model);
-    if (!status.IsOK())
-      return "ONNX text format: " + status.ErrorMessage();
+    if (!status.IsOK()) {
+      // libonnx spreads the message, context and expectation over lines.
+      std::string message = status.ErrorMessage();
+      std::replace(message.begin(), message.end(), '\n', ' ');
+      return "ONNX text format: " + message;
+    }
   } catch (const std::exception &e) {
     return std::string("ONNX text format: ") + e.what();
   } catch (...) {

@@ -1,6 +1,6 @@
 //===- ElementTypesTest.cpp - ONNX data types <-> MLIR types --------------===//
 //
-// Every TensorProto.DataType Pith knows (1 to 24) maps to an MLIR type and
+// Every TensorProto.DataType Pith knows (1 to 28) maps to an MLIR type and
 // back to the same code, with the storage width ONNX's raw_data uses.
 //
 //===----------------------------------------------------------------------===//
@@ -53,6 +53,10 @@ enum DataType : int32_t {
   INT4 = 22,
   FLOAT4E2M1 = 23,
   FLOAT8E8M0 = 24,
+  UINT2 = 25,
+  INT2 = 26,
+  FLOAT6E2M3 = 27,
+  FLOAT6E3M2 = 28,
 };
 
 std::string str(Type type) {
@@ -112,14 +116,18 @@ TEST_F(ElementTypesTest, EachDataTypeMapsToTheExpectedMLIRType) {
       {INT4, sint(4)},
       {FLOAT4E2M1, Float4E2M1FNType::get(ctx)},
       {FLOAT8E8M0, Float8E8M0FNUType::get(ctx)},
+      {UINT2, uint(2)},
+      {INT2, sint(2)},
+      {FLOAT6E2M3, Float6E2M3FNType::get(ctx)},
+      {FLOAT6E3M2, Float6E3M2FNType::get(ctx)},
   };
-  ASSERT_EQ(std::size(cases), 24u);
+  ASSERT_EQ(std::size(cases), 28u);
   for (const Case &c : cases)
     EXPECT_EQ(str(fromONNX(c.code)), str(c.type)) << "data type " << c.code;
 }
 
 TEST_F(ElementTypesTest, EveryDataTypeRoundTrips) {
-  for (int32_t code = 1; code <= 24; ++code) {
+  for (int32_t code = 1; code <= 28; ++code) {
     SCOPED_TRACE("data type " + std::to_string(code));
     Type type = fromONNX(code);
     ASSERT_TRUE(type);
@@ -130,8 +138,8 @@ TEST_F(ElementTypesTest, EveryDataTypeRoundTrips) {
 }
 
 TEST_F(ElementTypesTest, DistinctDataTypesGiveDistinctTypes) {
-  for (int32_t a = 1; a <= 24; ++a)
-    for (int32_t b = a + 1; b <= 24; ++b)
+  for (int32_t a = 1; a <= 28; ++a)
+    for (int32_t b = a + 1; b <= 28; ++b)
       EXPECT_NE(fromONNX(a), fromONNX(b)) << a << " and " << b;
 }
 
@@ -156,7 +164,8 @@ TEST_F(ElementTypesTest, StorageBits) {
       {COMPLEX64, 64},     {COMPLEX128, 128},    {BFLOAT16, 16},
       {FLOAT8E4M3FN, 8},   {FLOAT8E4M3FNUZ, 8},  {FLOAT8E5M2, 8},
       {FLOAT8E5M2FNUZ, 8}, {UINT4, 4},           {INT4, 4},
-      {FLOAT4E2M1, 4},     {FLOAT8E8M0, 8},
+      {FLOAT4E2M1, 4},     {FLOAT8E8M0, 8},      {UINT2, 2},
+      {INT2, 2},           {FLOAT6E2M3, 6},      {FLOAT6E3M2, 6},
   };
   for (const Case &c : cases)
     EXPECT_EQ(storageBitsOf(c.code), c.bits) << "data type " << c.code;
@@ -170,7 +179,7 @@ TEST_F(ElementTypesTest, StorageBits) {
 // The storage width agrees with the MLIR type's bit width, except for BOOL,
 // which ONNX stores in a byte.
 TEST_F(ElementTypesTest, StorageBitsMatchTypeWidths) {
-  for (int32_t code = 1; code <= 24; ++code) {
+  for (int32_t code = 1; code <= 28; ++code) {
     if (code == STRING)
       continue;
     SCOPED_TRACE("data type " + std::to_string(code));
@@ -188,7 +197,7 @@ TEST_F(ElementTypesTest, StorageBitsMatchTypeWidths) {
 TEST_F(ElementTypesTest, TypesWithoutAnONNXEquivalent) {
   MLIRContext *ctx = context.get();
   Type noEquivalent[] = {
-      IntegerType::get(ctx, 2),
+      IntegerType::get(ctx, 3),
       IntegerType::get(ctx, 128),
       IntegerType::get(ctx, 7, IntegerType::Unsigned),
       Float80Type::get(ctx),
