@@ -30,58 +30,6 @@ namespace {
 /// vector loads of the data.
 constexpr size_t kBlobAlignment = 16;
 
-/// Packs ONNX's typed repeated fields into little-endian raw bytes.
-template <typename From, typename To>
-void appendAs(const google::protobuf::RepeatedField<From> &values,
-              std::string &bytes) {
-  size_t offset = bytes.size();
-  bytes.resize(offset + values.size() * sizeof(To));
-  for (int i = 0; i < values.size(); ++i) {
-    To value = static_cast<To>(values.Get(i));
-    std::memcpy(&bytes[offset + i * sizeof(To)], &value, sizeof(To));
-  }
-}
-
-/// int32_data carries 8- and 16-bit types one element per entry, and packed
-/// 4-bit types two per entry.
-void int32DataToBytes(const onnx::TensorProto &tensor, unsigned bits,
-                      std::string &bytes) {
-  const auto &values = tensor.int32_data();
-  if (bits == 16)
-    return appendAs<int32_t, uint16_t>(values, bytes);
-  if (bits == 32)
-    return appendAs<int32_t, int32_t>(values, bytes);
-  return appendAs<int32_t, uint8_t>(values, bytes);
-}
-
-std::string typedFieldsToBytes(const onnx::TensorProto &tensor, unsigned bits) {
-  using T = onnx::TensorProto;
-  std::string bytes;
-  switch (tensor.data_type()) {
-  case T::FLOAT:
-  case T::COMPLEX64:
-    appendAs<float, float>(tensor.float_data(), bytes);
-    break;
-  case T::DOUBLE:
-  case T::COMPLEX128:
-    appendAs<double, double>(tensor.double_data(), bytes);
-    break;
-  case T::INT64:
-    appendAs<int64_t, int64_t>(tensor.int64_data(), bytes);
-    break;
-  case T::UINT32:
-    appendAs<uint64_t, uint32_t>(tensor.uint64_data(), bytes);
-    break;
-  case T::UINT64:
-    appendAs<uint64_t, uint64_t>(tensor.uint64_data(), bytes);
-    break;
-  default:
-    int32DataToBytes(tensor, bits, bytes);
-    break;
-  }
-  return bytes;
-}
-
 /// A blob that owns a heap string protobuf filled, without copying it.
 AsmResourceBlob blobFromString(std::unique_ptr<std::string> bytes) {
   if (reinterpret_cast<uintptr_t>(bytes->data()) % kBlobAlignment != 0)
@@ -228,7 +176,7 @@ pith::importTensor(onnx::TensorProto &tensor, const TensorImportContext &ctx,
     if (tensor.has_raw_data())
       bytes.reset(tensor.release_raw_data());
     else
-      bytes = std::make_unique<std::string>(typedFieldsToBytes(tensor, bits));
+      bytes = std::make_unique<std::string>(proto::typedFieldsToBytes(tensor));
     if (bytes->size() != expectedBytes)
       return llvm::createStringError(
           "tensor '" + tensor.name() + "' holds " +

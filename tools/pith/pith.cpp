@@ -2,6 +2,8 @@
 //
 //   pith inspect MODEL.onnx     what a model contains: opsets, interface,
 //                               operators, parameters
+//   pith run MODEL.onnx --input NAME=FILE.npy|.pb ... [--output-dir DIR]
+//                               compile in process for the CPU and run
 //
 // One subcommand per job an ML engineer runs on a model file; each is a thin
 // layer over the library.
@@ -11,18 +13,29 @@
 #include "pith/Analysis/ModelSummary.h"
 #include "pith/Import/ONNXImporter.h"
 #include "pith/InitAll.h"
+#include "pith/Runtime/JitModel.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+
+#include <chrono>
 #include "llvm/Support/raw_ostream.h"
 
 namespace {
 const char *kUsage = "usage: pith <command> [args]\n"
                      "commands:\n"
                      "  inspect MODEL.onnx   print opsets, inputs/outputs, "
-                     "operators and parameters\n";
+                     "operators and parameters\n"
+                     "  run MODEL.onnx --input NAME=FILE.npy|.pb ... "
+                     "[--output-dir DIR]\n"
+                     "                       compile for the CPU in process, "
+                     "run, write one .npy per output\n";
 
 int fail(const llvm::Twine &message) {
   llvm::errs() << "pith: error: " << message << "\n";
@@ -42,6 +55,80 @@ int inspect(llvm::ArrayRef<const char *> args) {
   pith::printModelSummary(pith::summarizeModel(**module), llvm::outs());
   return 0;
 }
+/// Output files are named after ONNX output names; keep them file names.
+std::string fileNameFor(llvm::StringRef name) {
+  std::string file;
+  for (char c : name)
+    file += (llvm::isAlnum(c) || c == '_' || c == '-' || c == '.') ? c : '_';
+  return file.empty() ? "output" : file;
+}
+
+int run(llvm::ArrayRef<const char *> args) {
+  std::string modelPath, outputDir = ".";
+  std::vector<std::pair<std::string, std::string>> inputFiles;
+  for (size_t i = 0; i < args.size(); ++i) {
+    llvm::StringRef arg = args[i];
+    if ((arg == "--input" || arg == "--output-dir") && i + 1 == args.size())
+      return fail(arg + " needs a value");
+    if (arg == "--input") {
+      auto [name, file] = llvm::StringRef(args[++i]).split('=');
+      if (file.empty())
+        return fail("--input takes NAME=FILE, got '" + name + "'");
+      inputFiles.push_back({name.str(), file.str()});
+    } else if (arg == "--output-dir") {
+      outputDir = args[++i];
+    } else if (arg.starts_with("-")) {
+      return fail("unknown option '" + arg + "'");
+    } else if (modelPath.empty()) {
+      modelPath = arg.str();
+    } else {
+      return fail("more than one model given");
+    }
+  }
+  if (modelPath.empty())
+    return fail("usage: pith run MODEL.onnx --input NAME=FILE ... [--output-dir DIR]");
+
+  auto model = pith::JitModel::compileFile(modelPath);
+  if (!model)
+    return fail(llvm::toString(model.takeError()));
+  std::vector<pith::HostTensor> inputs((*model)->inputs().size());
+  std::vector<bool> given(inputs.size(), false);
+  for (auto &[name, file] : inputFiles) {
+    auto spec = llvm::find_if((*model)->inputs(),
+                              [&](const pith::TensorSpec &s) { return s.name == name; });
+    if (spec == (*model)->inputs().end())
+      return fail(modelPath + ": the model has no input '" + name + "'");
+    auto tensor = pith::readTensorFile(file);
+    if (!tensor)
+      return fail(llvm::toString(tensor.takeError()));
+    size_t index = spec - (*model)->inputs().begin();
+    inputs[index] = std::move(*tensor);
+    given[index] = true;
+  }
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (!given[i])
+      return fail(modelPath + ": missing input '" + (*model)->inputs()[i].name +
+                  "' (give it with --input " + (*model)->inputs()[i].name + "=FILE)");
+
+  auto start = std::chrono::steady_clock::now();
+  auto outputs = (*model)->run(inputs);
+  double runSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!outputs)
+    return fail(modelPath + ": " + llvm::toString(outputs.takeError()));
+  if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
+    return fail("cannot create '" + outputDir + "': " + ec.message());
+  for (auto [spec, tensor] : llvm::zip((*model)->outputs(), *outputs)) {
+    llvm::SmallString<256> path(outputDir);
+    llvm::sys::path::append(path, fileNameFor(spec.name) + ".npy");
+    if (llvm::Error err = pith::writeNpy(path, tensor))
+      return fail(llvm::toString(std::move(err)));
+    llvm::outs() << "output " << spec.name << " -> " << path << "\n";
+  }
+  llvm::outs() << llvm::format("compile time: %.3f s\nrun time:     %.6f s\n",
+                               (*model)->compileSeconds(), runSeconds);
+  return 0;
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -55,6 +142,8 @@ int main(int argc, char **argv) {
   llvm::ArrayRef<const char *> args(argv + 2, argv + argc);
   if (command == "inspect")
     return inspect(args);
+  if (command == "run")
+    return run(args);
   llvm::errs() << kUsage;
   return fail("unknown command '" + command + "'");
 }

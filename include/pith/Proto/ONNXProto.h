@@ -18,6 +18,7 @@
 
 namespace onnx {
 class ModelProto;
+class TensorProto;
 class TypeProto;
 } // namespace onnx
 
@@ -31,6 +32,14 @@ std::optional<int32_t> elementTypeToONNX(mlir::Type type);
 
 /// Bits one element occupies in ONNX raw_data (4 for the packed 4-bit types).
 unsigned storageBitsOf(int32_t dataType);
+
+/// The raw little-endian bytes of a tensor held in typed fields
+/// (float_data, int32_data, ...).
+std::string typedFieldsToBytes(const onnx::TensorProto &tensor);
+
+/// The raw bytes of a tensor stored in the proto (raw_data or typed fields),
+/// checked against its shape. Returns an error message or "".
+std::string tensorBytes(const onnx::TensorProto &tensor, std::string &bytes);
 
 /// Parses a binary ModelProto from a file, streaming (large initializers are
 /// read straight into their own buffers). Returns an error message or "".

@@ -1,0 +1,29 @@
+//===- Pipelines.h - Pith's named pass pipelines ----------------*- C++ -*-===//
+//
+// The pipelines every entry point runs (pith-opt, the `pith` driver, the
+// library APIs): one definition each, registered by name for pith-opt.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PITH_PIPELINES_PIPELINES_H
+#define PITH_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+
+namespace pith {
+
+/// `pith-cpu-pipeline`: onnx dialect -> LLVM dialect for x86-64. The graph
+/// function takes (inputs..., weights..., outputs...) as memrefs, outputs
+/// as out-parameters the caller allocates.
+void buildCPUPipeline(mlir::OpPassManager &pm);
+
+/// The lowering part alone, from linalg on tensors to the LLVM dialect
+/// (`pith-cpu-lower-to-llvm`), for lit tests of each step.
+void buildCPULowerToLLVMPipeline(mlir::OpPassManager &pm);
+
+/// Registers the pipelines above with the pass registry.
+void registerPipelines();
+
+} // namespace pith
+
+#endif // PITH_PIPELINES_PIPELINES_H

@@ -1,0 +1,48 @@
+//===- HostTensor.h - Tensors in host memory, and their files --*- C++ -*-===//
+//
+// A dense row-major tensor: ONNX data type, shape and bytes. Read from and
+// written to NumPy .npy files and ONNX TensorProto .pb files (as ONNX's test
+// data stores inputs and outputs).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PITH_RUNTIME_HOSTTENSOR_H
+#define PITH_RUNTIME_HOSTTENSOR_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pith {
+
+struct HostTensor {
+  /// ONNX TensorProto.DataType (1 = FLOAT, 7 = INT64, 9 = BOOL, ...).
+  int32_t dataType = 0;
+  std::vector<int64_t> shape;
+  /// Row-major element bytes, little-endian; BOOL is one byte per element.
+  std::vector<char> data;
+
+  int64_t numElements() const;
+};
+
+/// Bytes per element of an ONNX data type; 0 for strings and packed types.
+unsigned byteWidthOf(int32_t dataType);
+
+/// "float32", "int64", ... for messages.
+std::string dataTypeName(int32_t dataType);
+
+/// Reads a .npy file (C order; bool, int8-64, uint8-64, float16/32/64).
+llvm::Expected<HostTensor> readNpy(llvm::StringRef path);
+/// Writes a .npy file (format version 1.0); replaces `path` atomically.
+llvm::Error writeNpy(llvm::StringRef path, const HostTensor &tensor);
+/// Reads a serialized ONNX TensorProto (.pb).
+llvm::Expected<HostTensor> readTensorProto(llvm::StringRef path);
+/// Reads .npy or .pb by extension.
+llvm::Expected<HostTensor> readTensorFile(llvm::StringRef path);
+
+} // namespace pith
+
+#endif // PITH_RUNTIME_HOSTTENSOR_H

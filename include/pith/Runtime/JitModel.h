@@ -1,0 +1,57 @@
+//===- JitModel.h - Compile an ONNX model in process and run it -*- C++ -*-===//
+//
+// Imports a model, lowers it with the CPU pipeline, JIT-compiles it with
+// MLIR's ExecutionEngine and runs it on host tensors. Weights are passed to
+// the compiled code by pointer from the imported blobs, never copied.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PITH_RUNTIME_JITMODEL_H
+#define PITH_RUNTIME_JITMODEL_H
+
+#include "pith/Runtime/HostTensor.h"
+
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pith {
+
+/// A graph input or output as the compiled code sees it.
+struct TensorSpec {
+  std::string name;
+  int32_t dataType = 0;
+  /// -1 for a dynamic dimension.
+  std::vector<int64_t> shape;
+};
+
+class JitModel {
+public:
+  /// Imports and compiles the ONNX model at `path`. Errors are one line
+  /// naming the file and, where one is at fault, the node.
+  static llvm::Expected<std::unique_ptr<JitModel>> compileFile(llvm::StringRef path);
+  ~JitModel();
+
+  const std::vector<TensorSpec> &inputs() const { return inputSpecs; }
+  const std::vector<TensorSpec> &outputs() const { return outputSpecs; }
+
+  /// Runs the model on `inputs`, in graph-input order. Checks data types and
+  /// shapes first.
+  llvm::Expected<std::vector<HostTensor>> run(const std::vector<HostTensor> &inputs);
+
+  /// Seconds spent importing and compiling.
+  double compileSeconds() const { return compileTime; }
+
+private:
+  JitModel();
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+  std::vector<TensorSpec> inputSpecs, outputSpecs;
+  double compileTime = 0;
+};
+
+} // namespace pith
+
+#endif // PITH_RUNTIME_JITMODEL_H

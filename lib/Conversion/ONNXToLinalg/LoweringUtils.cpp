@@ -1,0 +1,143 @@
+//===- LoweringUtils.cpp - Helpers shared by the onnx lowerings -----------===//
+
+#include "LoweringUtils.h"
+
+#include "pith/Conversion/ONNXToLinalg/ONNXToLinalg.h"
+
+#include "ONNX/ONNXDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+
+namespace pith::lowering {
+
+FailureOr<RankedTensorType> resultType(Operation *op, unsigned index) {
+  Type original = op->getResult(index).getType();
+  auto ranked = dyn_cast_or_null<RankedTensorType>(convertONNXType(original));
+  if (!ranked) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    original.print(os);
+    op->emitError() << "result " << index << " has type " << text
+                    << "; code generation needs a ranked tensor type";
+    return failure();
+  }
+  return ranked;
+}
+
+bool isUnsigned(Value original) {
+  auto shaped = dyn_cast<ShapedType>(original.getType());
+  return shaped && shaped.getElementType().isUnsignedInteger();
+}
+
+Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type,
+                  ValueRange sizeSources) {
+  SmallVector<Value> dynamicSizes;
+  int64_t rank = type.getRank();
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!type.isDynamicDim(d))
+      continue;
+    Value size;
+    for (Value source : sizeSources) {
+      auto sourceType = cast<RankedTensorType>(source.getType());
+      int64_t sd = d - (rank - sourceType.getRank());
+      if (sd < 0 || sourceType.getDimSize(sd) == 1)
+        continue;
+      size = tensor::DimOp::create(b, loc, source, sd);
+      break;
+    }
+    if (!size)
+      size = arith::ConstantIndexOp::create(b, loc, 1);
+    dynamicSizes.push_back(size);
+  }
+  return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(),
+                                 dynamicSizes);
+}
+
+Value elementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
+                  ValueRange inputs, ScalarBody body) {
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = resultType.getRank();
+  SmallVector<AffineMap> maps;
+  for (Value input : inputs) {
+    auto type = cast<RankedTensorType>(input.getType());
+    SmallVector<AffineExpr> exprs;
+    int64_t offset = rank - type.getRank();
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      bool broadcast = type.getDimSize(d) == 1 &&
+                       resultType.getDimSize(d + offset) != 1;
+      exprs.push_back(broadcast ? b.getAffineConstantExpr(0)
+                                : b.getAffineDimExpr(d + offset));
+    }
+    maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
+  }
+  maps.push_back(b.getMultiDimIdentityMap(rank));
+  Value init = emptyTensor(b, loc, resultType, inputs);
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{resultType}, inputs, ValueRange{init}, maps, iterators,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value result = body(nb, nloc, args.drop_back());
+        linalg::YieldOp::create(nb, nloc, result);
+      });
+  return generic.getResult(0);
+}
+
+Value scalarConstant(OpBuilder &b, Location loc, Type type, double value) {
+  if (isa<FloatType>(type))
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
+  return arith::ConstantOp::create(
+      b, loc, b.getIntegerAttr(type, static_cast<int64_t>(value)));
+}
+
+Value castScalar(OpBuilder &b, Location loc, Value v, Type to,
+                 bool fromUnsigned, bool toUnsigned) {
+  Type from = v.getType();
+  if (from == to)
+    return v;
+  auto fromFloat = dyn_cast<FloatType>(from);
+  auto toFloat = dyn_cast<FloatType>(to);
+  if (fromFloat && toFloat)
+    return fromFloat.getWidth() < toFloat.getWidth()
+               ? arith::ExtFOp::create(b, loc, to, v).getResult()
+               : arith::TruncFOp::create(b, loc, to, v).getResult();
+  if (fromFloat) {
+    if (to.isInteger(1)) {
+      Value zero = scalarConstant(b, loc, from, 0.0);
+      return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, v, zero);
+    }
+    return toUnsigned ? arith::FPToUIOp::create(b, loc, to, v).getResult()
+                      : arith::FPToSIOp::create(b, loc, to, v).getResult();
+  }
+  if (toFloat)
+    return fromUnsigned || from.isInteger(1)
+               ? arith::UIToFPOp::create(b, loc, to, v).getResult()
+               : arith::SIToFPOp::create(b, loc, to, v).getResult();
+  unsigned fromWidth = from.getIntOrFloatBitWidth();
+  unsigned toWidth = to.getIntOrFloatBitWidth();
+  if (to.isInteger(1)) {
+    Value zero = scalarConstant(b, loc, from, 0);
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, v, zero);
+  }
+  if (fromWidth > toWidth)
+    return arith::TruncIOp::create(b, loc, to, v);
+  return fromUnsigned || from.isInteger(1)
+             ? arith::ExtUIOp::create(b, loc, to, v).getResult()
+             : arith::ExtSIOp::create(b, loc, to, v).getResult();
+}
+
+int64_t intAttr(Operation *op, StringRef name, int64_t fallback) {
+  if (auto attr = dyn_cast_or_null<IntegerAttr>(op->getAttrDictionary().get(name)))
+    return attr.getInt();
+  return fallback;
+}
+
+double floatAttr(Operation *op, StringRef name, double fallback) {
+  if (auto attr = dyn_cast_or_null<FloatAttr>(op->getAttrDictionary().get(name)))
+    return attr.getValueAsDouble();
+  return fallback;
+}
+
+} // namespace pith::lowering

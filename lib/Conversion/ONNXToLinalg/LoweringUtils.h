@@ -1,0 +1,56 @@
+//===- LoweringUtils.h - Helpers shared by the onnx lowerings ---*- C++ -*-===//
+//
+// Internal to lib/Conversion/ONNXToLinalg.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PITH_LIB_CONVERSION_ONNXTOLINALG_LOWERINGUTILS_H
+#define PITH_LIB_CONVERSION_ONNXTOLINALG_LOWERINGUTILS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace pith::lowering {
+
+/// The converted (signless) ranked type of result `index`, or failure with
+/// an error on `op` when the type is unknown or unranked.
+llvm::FailureOr<mlir::RankedTensorType> resultType(mlir::Operation *op,
+                                                   unsigned index);
+
+/// Whether the ONNX element type of `value` (before conversion) is unsigned.
+bool isUnsigned(mlir::Value original);
+
+/// A tensor.empty of `type`, taking dynamic sizes from `sizeSources`: for
+/// each dynamic dimension, the first source whose same (right-aligned)
+/// dimension is not a static 1.
+mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::RankedTensorType type,
+                        mlir::ValueRange sizeSources);
+
+/// A linalg.generic computing `body` elementwise over `inputs`, broadcast
+/// numpy-style to `resultType` (right-aligned; static size-1 dimensions
+/// broadcast).
+using ScalarBody = llvm::function_ref<mlir::Value(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRange args)>;
+mlir::Value elementwise(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::RankedTensorType resultType,
+                        mlir::ValueRange inputs, ScalarBody body);
+
+/// A scalar constant of an integer or float type.
+mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Type type, double value);
+
+/// Converts a scalar between element types (int <-> float, widths), with
+/// the signedness of the ONNX types.
+mlir::Value castScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                       mlir::Type to, bool fromUnsigned, bool toUnsigned);
+
+/// The attribute of `op` as an integer, or `fallback`.
+int64_t intAttr(mlir::Operation *op, llvm::StringRef name, int64_t fallback);
+/// The attribute of `op` as a float, or `fallback`.
+double floatAttr(mlir::Operation *op, llvm::StringRef name, double fallback);
+
+} // namespace pith::lowering
+
+#endif // PITH_LIB_CONVERSION_ONNXTOLINALG_LOWERINGUTILS_H

@@ -1,0 +1,198 @@
+//===- MatMul.cpp - Lower MatMul and Gemm ---------------------------------===//
+//
+// 2-D MatMul becomes linalg.matmul (the named op later tiling, vectorization
+// and library calls recognize); batched and 1-D forms, and Gemm's transposes,
+// become a linalg.generic contraction with numpy broadcasting of batch
+// dimensions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoweringUtils.h"
+#include "pith/Conversion/ONNXToLinalg/ONNXToLinalg.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace pith;
+using namespace pith::lowering;
+
+namespace {
+
+Value zeroFilled(OpBuilder &b, Location loc, RankedTensorType type,
+                 ValueRange sizeSources) {
+  Value empty = emptyTensor(b, loc, type, sizeSources);
+  Value zero = scalarConstant(b, loc, type.getElementType(), 0);
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+/// acc + a * b in the element type.
+Value multiplyAdd(OpBuilder &b, Location loc, Value a, Value x, Value acc) {
+  if (isa<FloatType>(a.getType()))
+    return arith::AddFOp::create(b, loc, acc, arith::MulFOp::create(b, loc, a, x));
+  return arith::AddIOp::create(b, loc, acc, arith::MulIOp::create(b, loc, a, x));
+}
+
+/// A contraction over loops (batch..., m?, n?, k): the caller gives each
+/// operand's indexing expressions.
+Value contraction(OpBuilder &b, Location loc, RankedTensorType resultType,
+                  Value lhs, Value rhs, unsigned numLoops,
+                  ArrayRef<AffineExpr> lhsExprs, ArrayRef<AffineExpr> rhsExprs,
+                  ArrayRef<AffineExpr> outExprs, ValueRange sizeSources) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps = {AffineMap::get(numLoops, 0, lhsExprs, ctx),
+                                 AffineMap::get(numLoops, 0, rhsExprs, ctx),
+                                 AffineMap::get(numLoops, 0, outExprs, ctx)};
+  SmallVector<utils::IteratorType> iterators(numLoops - 1,
+                                             utils::IteratorType::parallel);
+  iterators.push_back(utils::IteratorType::reduction);
+  Value init = zeroFilled(b, loc, resultType, sizeSources);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{resultType}, ValueRange{lhs, rhs},
+             ValueRange{init}, maps, iterators,
+             [](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, nloc, multiplyAdd(nb, nloc, args[0], args[1], args[2]));
+             })
+      .getResult(0);
+}
+
+FailureOr<SmallVector<Value>> lowerMatMul(Operation *op, ArrayRef<Value> operands,
+                                          ConversionPatternRewriter &rewriter) {
+  FailureOr<RankedTensorType> result = resultType(op, 0);
+  if (failed(result))
+    return failure();
+  Location loc = op->getLoc();
+  Value a = operands[0], b = operands[1];
+  auto aType = cast<RankedTensorType>(a.getType());
+  auto bType = cast<RankedTensorType>(b.getType());
+  if (aType.getRank() == 2 && bType.getRank() == 2) {
+    SmallVector<Value> sizes;
+    if (result->isDynamicDim(0))
+      sizes.push_back(tensor::DimOp::create(rewriter, loc, a, 0));
+    if (result->isDynamicDim(1))
+      sizes.push_back(tensor::DimOp::create(rewriter, loc, b, 1));
+    Value empty = tensor::EmptyOp::create(rewriter, loc, result->getShape(),
+                                          result->getElementType(), sizes);
+    Value zero = scalarConstant(rewriter, loc, result->getElementType(), 0);
+    Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+    Value product = linalg::MatmulOp::create(rewriter, loc, TypeRange{*result},
+                                             ValueRange{a, b}, ValueRange{init})
+                        .getResult(0);
+    return SmallVector<Value>{product};
+  }
+  // numpy matmul: 1-D operands gain and then lose a dimension; batch
+  // dimensions broadcast.
+  bool hasM = aType.getRank() >= 2, hasN = bType.getRank() >= 2;
+  int64_t batch = result->getRank() - hasM - hasN;
+  unsigned numLoops = batch + hasM + hasN + 1;
+  AffineExpr m = rewriter.getAffineDimExpr(batch);
+  AffineExpr n = rewriter.getAffineDimExpr(batch + hasM);
+  AffineExpr k = rewriter.getAffineDimExpr(numLoops - 1);
+  auto batchExprs = [&](RankedTensorType type, int64_t own) {
+    SmallVector<AffineExpr> exprs;
+    int64_t operandBatch = type.getRank() - own;
+    for (int64_t d = 0; d < operandBatch; ++d) {
+      int64_t loop = batch - operandBatch + d;
+      bool broadcast = type.getDimSize(d) == 1 && result->getDimSize(loop) != 1;
+      exprs.push_back(broadcast ? rewriter.getAffineConstantExpr(0)
+                                : rewriter.getAffineDimExpr(loop));
+    }
+    return exprs;
+  };
+  SmallVector<AffineExpr> lhs = batchExprs(aType, hasM ? 2 : 1);
+  if (hasM)
+    lhs.push_back(m);
+  lhs.push_back(k);
+  SmallVector<AffineExpr> rhs = batchExprs(bType, hasN ? 2 : 1);
+  rhs.push_back(k);
+  if (hasN)
+    rhs.push_back(n);
+  SmallVector<AffineExpr> out;
+  for (int64_t d = 0; d < batch; ++d)
+    out.push_back(rewriter.getAffineDimExpr(d));
+  if (hasM)
+    out.push_back(m);
+  if (hasN)
+    out.push_back(n);
+  return SmallVector<Value>{contraction(rewriter, loc, *result, a, b, numLoops,
+                                        lhs, rhs, out, {a, b})};
+}
+
+/// Gemm: alpha * op(A) * op(B) + beta * C, op = optional transpose.
+FailureOr<SmallVector<Value>> lowerGemm(Operation *op, ArrayRef<Value> operands,
+                                        ConversionPatternRewriter &rewriter) {
+  FailureOr<RankedTensorType> result = resultType(op, 0);
+  if (failed(result))
+    return failure();
+  Location loc = op->getLoc();
+  Value a = operands[0], b = operands[1];
+  Value c = operands.size() > 2 ? operands[2] : Value();
+  bool transA = intAttr(op, "transA", 0), transB = intAttr(op, "transB", 0);
+  double alpha = floatAttr(op, "alpha", 1.0), beta = floatAttr(op, "beta", 1.0);
+  AffineExpr m = rewriter.getAffineDimExpr(0), n = rewriter.getAffineDimExpr(1),
+             k = rewriter.getAffineDimExpr(2);
+  SmallVector<AffineExpr> lhs = transA ? SmallVector<AffineExpr>{k, m}
+                                       : SmallVector<AffineExpr>{m, k};
+  SmallVector<AffineExpr> rhs = transB ? SmallVector<AffineExpr>{n, k}
+                                       : SmallVector<AffineExpr>{k, n};
+  // Dynamic sizes: M from A, N from B.
+  SmallVector<Value> sizes;
+  if (result->isDynamicDim(0))
+    sizes.push_back(tensor::DimOp::create(rewriter, loc, a, transA ? 1 : 0));
+  if (result->isDynamicDim(1))
+    sizes.push_back(tensor::DimOp::create(rewriter, loc, b, transB ? 0 : 1));
+  Value empty = tensor::EmptyOp::create(rewriter, loc, result->getShape(),
+                                        result->getElementType(), sizes);
+  Value zero = scalarConstant(rewriter, loc, result->getElementType(), 0);
+  Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+  MLIRContext *ctx = rewriter.getContext();
+  SmallVector<AffineMap> maps = {AffineMap::get(3, 0, lhs, ctx),
+                                 AffineMap::get(3, 0, rhs, ctx),
+                                 AffineMap::get(3, 0, {m, n}, ctx)};
+  SmallVector<utils::IteratorType> iterators = {utils::IteratorType::parallel,
+                                                utils::IteratorType::parallel,
+                                                utils::IteratorType::reduction};
+  Value product =
+      linalg::GenericOp::create(
+          rewriter, loc, TypeRange{*result}, ValueRange{a, b}, ValueRange{init},
+          maps, iterators,
+          [](OpBuilder &nb, Location nloc, ValueRange args) {
+            linalg::YieldOp::create(
+                nb, nloc, multiplyAdd(nb, nloc, args[0], args[1], args[2]));
+          })
+          .getResult(0);
+  if (alpha == 1.0 && (!c || beta == 0.0))
+    return SmallVector<Value>{product};
+  SmallVector<Value> inputs{product};
+  if (c && beta != 0.0)
+    inputs.push_back(c);
+  Value out = elementwise(
+      rewriter, loc, *result, inputs,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+        Type type = args[0].getType();
+        bool isFloat = isa<FloatType>(type);
+        auto mul = [&](Value x, double s) -> Value {
+          if (s == 1.0)
+            return x;
+          Value factor = scalarConstant(nb, nloc, type, s);
+          return isFloat ? arith::MulFOp::create(nb, nloc, x, factor).getResult()
+                         : arith::MulIOp::create(nb, nloc, x, factor).getResult();
+        };
+        Value value = mul(args[0], alpha);
+        if (args.size() > 1) {
+          Value bias = mul(args[1], beta);
+          value = isFloat ? arith::AddFOp::create(nb, nloc, value, bias).getResult()
+                          : arith::AddIOp::create(nb, nloc, value, bias).getResult();
+        }
+        return value;
+      });
+  return SmallVector<Value>{out};
+}
+} // namespace
+
+void pith::populateMatMulLowerings(ONNXLoweringTable &table) {
+  table.add("MatMul", lowerMatMul);
+  table.add("Gemm", lowerGemm);
+}

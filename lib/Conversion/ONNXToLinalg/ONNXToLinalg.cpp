@@ -1,0 +1,245 @@
+//===- ONNXToLinalg.cpp - Lower the onnx dialect to linalg ----------------===//
+//
+// The pass: weights become function arguments, then one conversion pattern
+// dispatches every onnx op to the lowering registered for its ONNX type.
+//
+//===----------------------------------------------------------------------===//
+
+#include "pith/Conversion/ONNXToLinalg/ONNXToLinalg.h"
+#include "pith/Conversion/Passes.h"
+
+#include "ONNX/ONNXOps.h"
+#include "ONNX/ONNXSchema.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Func/Transforms/FuncConversions.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace pith {
+#define GEN_PASS_DEF_CONVERTONNXTOLINALGPASS
+#include "pith/Conversion/Passes.h.inc"
+} // namespace pith
+
+using namespace mlir;
+using namespace pith;
+
+std::vector<std::string> ONNXLoweringTable::operatorTypes() const {
+  std::vector<std::string> types;
+  for (const auto &entry : lowerings)
+    types.push_back(entry.getKey().str());
+  std::sort(types.begin(), types.end());
+  return types;
+}
+
+const ONNXLoweringTable &pith::getONNXLoweringTable() {
+  static const ONNXLoweringTable table = [] {
+    ONNXLoweringTable t;
+    populateElementwiseLowerings(t);
+    populateMatMulLowerings(t);
+    populateShapeLowerings(t);
+    populateReductionLowerings(t);
+    populateConvLowerings(t);
+    return t;
+  }();
+  return table;
+}
+
+Type pith::convertONNXType(Type type) {
+  if (isa<ONNX::UnknownType, ONNX::SeqType, ONNX::OptType>(type))
+    return nullptr;
+  auto tensor = dyn_cast<TensorType>(type);
+  if (!tensor)
+    return type;
+  auto integer = dyn_cast<IntegerType>(tensor.getElementType());
+  if (!integer || integer.isSignless())
+    return type;
+  return tensor.clone(IntegerType::get(type.getContext(), integer.getWidth()));
+}
+
+ONNXToLinalgTypeConverter::ONNXToLinalgTypeConverter() {
+  addConversion([](Type type) -> std::optional<Type> {
+    if (Type converted = convertONNXType(type))
+      return converted;
+    return std::nullopt;
+  });
+  auto cast = [](OpBuilder &b, Type type, ValueRange inputs, Location loc) -> Value {
+    return UnrealizedConversionCastOp::create(b, loc, type, inputs).getResult(0);
+  };
+  addSourceMaterialization(cast);
+  addTargetMaterialization(cast);
+}
+
+namespace {
+
+/// The ONNX operator type of an onnx-dialect op ("Add" for onnx.AddV7).
+StringRef onnxOpType(Operation *op) {
+  if (auto custom = dyn_cast<ONNX::CustomOp>(op))
+    return custom.getOpType();
+  if (const ONNX::OpSchema *schema =
+          ONNX::lookupSchemaByOpName(op->getName().getStringRef()))
+    return schema->opType;
+  return "";
+}
+
+// Pattern: any onnx op -> what its ONNX type's lowering builds.
+class LowerONNXOp : public ConversionPattern {
+public:
+  LowerONNXOp(TypeConverter &converter, MLIRContext *context,
+              const ONNXLoweringTable &table)
+      : ConversionPattern(converter, MatchAnyOpTypeTag(), /*benefit=*/1,
+                          context),
+        table(table) {}
+
+  LogicalResult
+  matchAndRewrite(Operation *op, ArrayRef<Value> operands,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!isa<ONNX::ONNXDialect>(op->getDialect()) ||
+        isa<ONNX::NoneOp, ONNX::InitializerOp, ONNX::YieldOp>(op))
+      return failure();
+    const ONNXLowering *lowering = table.lookup(onnxOpType(op));
+    if (!lowering || isa<ONNX::CustomOp>(op))
+      return rewriter.notifyMatchFailure(op, "no lowering for this operator");
+    // Absent optional inputs reach lowerings as null values.
+    SmallVector<Value> present;
+    for (Value operand : operands)
+      present.push_back(isa<NoneType>(operand.getType()) ? Value() : operand);
+    FailureOr<SmallVector<Value>> results = (*lowering)(op, present, rewriter);
+    if (failed(results))
+      return failure();
+    // Lowerings may leave trailing optional results (Dropout's mask) out.
+    results->resize(op->getNumResults());
+    // Absent optional results have no uses: give them a placeholder.
+    for (auto [index, value] : llvm::enumerate(*results))
+      if (!value) {
+        if (!op->getResult(index).use_empty())
+          return op->emitError() << "optional result " << index
+                                 << " is used but not produced";
+        value = ONNX::NoneOp::create(rewriter, op->getLoc(), rewriter.getNoneType());
+      }
+    rewriter.replaceOp(op, *results);
+    return success();
+  }
+
+private:
+  const ONNXLoweringTable &table;
+};
+
+// Pattern: onnx.None -> erased once unused.
+class EraseNone : public OpConversionPattern<ONNX::NoneOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ONNX::NoneOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!op->use_empty())
+      return failure();
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// Turns the graph function's initializers into trailing arguments marked
+/// `pith.weight`, so the data is passed in at run time. Unused ones (graph
+/// input defaults overridden by the input) are dropped.
+void weightsToArguments(func::FuncOp func) {
+  Block &entry = func.getBody().front();
+  SmallVector<ONNX::InitializerOp> initializers;
+  for (auto op : llvm::make_early_inc_range(entry.getOps<ONNX::InitializerOp>())) {
+    if (op->use_empty())
+      op->erase();
+    else
+      initializers.push_back(op);
+  }
+  for (ONNX::InitializerOp init : initializers) {
+    unsigned index = func.getNumArguments();
+    auto name = StringAttr::get(func.getContext(), init.getName());
+    if (failed(func.insertArgument(
+            index, init.getType(),
+            DictionaryAttr::get(func.getContext(),
+                                {NamedAttribute(StringAttr::get(func.getContext(),
+                                                                "pith.weight"),
+                                                name)}),
+            init.getLoc())))
+      continue;
+    init.getResult().replaceAllUsesWith(func.getArgument(index));
+    init->erase();
+  }
+}
+
+struct ConvertONNXToLinalgPass
+    : public pith::impl::ConvertONNXToLinalgPassBase<ConvertONNXToLinalgPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    const ONNXLoweringTable &table = getONNXLoweringTable();
+    if (failed(checkLowerable(module, table)))
+      return signalPassFailure();
+    for (auto func : module.getOps<func::FuncOp>())
+      weightsToArguments(func);
+
+    MLIRContext *context = &getContext();
+    ONNXToLinalgTypeConverter typeConverter;
+    RewritePatternSet patterns(context);
+    populateONNXToLinalgConversionPatterns(typeConverter, patterns, table);
+
+    ConversionTarget target(*context);
+    target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
+                           arith::ArithDialect, math::MathDialect>();
+    target.addIllegalDialect<ONNX::ONNXDialect>();
+    target.addLegalOp<ModuleOp>();
+    target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp op) {
+      return typeConverter.isSignatureLegal(op.getFunctionType());
+    });
+    target.addDynamicallyLegalOp<func::ReturnOp>(
+        [&](func::ReturnOp op) { return typeConverter.isLegal(op); });
+    if (failed(applyFullConversion(module, target, std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace
+
+void pith::populateONNXToLinalgConversionPatterns(
+    ONNXToLinalgTypeConverter &typeConverter, RewritePatternSet &patterns,
+    const ONNXLoweringTable &table) {
+  MLIRContext *context = patterns.getContext();
+  patterns.add<LowerONNXOp>(typeConverter, context, table);
+  patterns.add<EraseNone>(typeConverter, context, /*benefit=*/0);
+  populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
+                                                                 typeConverter);
+  populateReturnOpTypeConversionPattern(patterns, typeConverter);
+}
+
+LogicalResult pith::checkLowerable(ModuleOp module,
+                                   const ONNXLoweringTable &table) {
+  bool ok = true;
+  module.walk([&](Operation *op) {
+    if (!isa_and_nonnull<ONNX::ONNXDialect>(op->getDialect()) ||
+        isa<ONNX::NoneOp, ONNX::InitializerOp, ONNX::YieldOp>(op))
+      return;
+    if (auto custom = dyn_cast<ONNX::CustomOp>(op)) {
+      StringRef domain = custom.getDomain();
+      op->emitError() << "operator '"
+                      << (domain.empty() ? "" : (domain + ".").str())
+                      << custom.getOpType()
+                      << "' is not supported by code generation";
+      ok = false;
+      return;
+    }
+    StringRef type = onnxOpType(op);
+    if (!table.lookup(type)) {
+      op->emitError() << "operator '" << type
+                      << "' is not supported by code generation yet";
+      ok = false;
+      return;
+    }
+    for (auto [index, result] : llvm::enumerate(op->getResults()))
+      if (!isa<NoneType, RankedTensorType>(result.getType())) {
+        op->emitError() << "result " << index
+                        << " has no known ranked tensor type; code "
+                           "generation needs one";
+        ok = false;
+        return;
+      }
+  });
+  return success(ok);
+}

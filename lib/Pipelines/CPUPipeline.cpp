@@ -1,0 +1,65 @@
+//===- CPUPipeline.cpp - onnx dialect to LLVM for x86-64 -------------------===//
+//
+// onnx -> linalg on tensors (Pith's conversion), elementwise fusion,
+// one-shot bufferization with results turned into caller-allocated
+// out-parameters, deallocation of temporaries, loops, and the LLVM dialect.
+// Math functions without an LLVM intrinsic call libm.
+//
+//===----------------------------------------------------------------------===//
+
+#include "pith/Pipelines/Pipelines.h"
+
+#include "pith/Conversion/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void pith::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.modifyPublicFunctions = true;
+  outParams.hoistStaticAllocs = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void pith::buildCPUPipeline(OpPassManager &pm) {
+  pm.addPass(createConvertONNXToLinalgPass());
+  buildCPULowerToLLVMPipeline(pm);
+}
+
+void pith::registerPipelines() {
+  PassPipelineRegistration<>("pith-cpu-pipeline",
+                             "Lower the onnx dialect to LLVM for the CPU",
+                             buildCPUPipeline);
+  PassPipelineRegistration<>(
+      "pith-cpu-lower-to-llvm",
+      "Lower linalg on tensors to LLVM for the CPU (the second half of "
+      "pith-cpu-pipeline)",
+      buildCPULowerToLLVMPipeline);
+}
