@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 
@@ -126,6 +127,18 @@ Value castScalar(OpBuilder &b, Location loc, Value v, Type to,
   return fromUnsigned || from.isInteger(1)
              ? arith::ExtUIOp::create(b, loc, to, v).getResult()
              : arith::ExtSIOp::create(b, loc, to, v).getResult();
+}
+
+std::optional<SmallVector<int64_t>> constantInts(Value value) {
+  if (!value)
+    return std::nullopt;
+  DenseIntElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  SmallVector<int64_t> values;
+  for (const APInt &v : attr.getValues<APInt>())
+    values.push_back(v.getSExtValue());
+  return values;
 }
 
 int64_t intAttr(Operation *op, StringRef name, int64_t fallback) {

@@ -46,6 +46,10 @@ mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value castScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                        mlir::Type to, bool fromUnsigned, bool toUnsigned);
 
+/// The values of an integer tensor known at compile time (a constant, such
+/// as a shape or axes input), or nullopt.
+std::optional<llvm::SmallVector<int64_t>> constantInts(mlir::Value value);
+
 /// The attribute of `op` as an integer, or `fallback`.
 int64_t intAttr(mlir::Operation *op, llvm::StringRef name, int64_t fallback);
 /// The attribute of `op` as a float, or `fallback`.

@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 
 namespace pith {
 #define GEN_PASS_DEF_CONVERTONNXTOLINALGPASS
@@ -139,6 +140,38 @@ class EraseNone : public OpConversionPattern<ONNX::NoneOp> {
   }
 };
 
+/// Small integer initializers are shapes, axes and indices: lowerings need
+/// their values at compile time, so they stay constants.
+constexpr int64_t kConstantIntegerLimit = 256;
+
+bool staysConstant(ONNX::InitializerOp op) {
+  ShapedType type = op.getValue().getShapedType();
+  return isa<IntegerType>(type.getElementType()) &&
+         type.getNumElements() <= kConstantIntegerLimit;
+}
+
+/// A small integer initializer as an onnx.Constant (lowered like any other).
+void toConstant(ONNX::InitializerOp op) {
+  OpBuilder b(op);
+  ElementsAttr value = op.getValue();
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    ArrayRef<char> data = resource.getRawHandle().getBlob()->getData();
+    ShapedType type = value.getShapedType();
+    if (type.getElementType().isInteger(1)) {
+      SmallVector<bool> bits(data.begin(), data.end());
+      value = DenseElementsAttr::get(type, ArrayRef<bool>(bits));
+    } else {
+      value = DenseElementsAttr::getFromRawBuffer(type, data);
+    }
+  }
+  OperationState state(op.getLoc(), "onnx.Constant");
+  state.addTypes(op.getType());
+  state.addAttribute("value", value);
+  Operation *constant = b.create(state);
+  op.getResult().replaceAllUsesWith(constant->getResult(0));
+  op->erase();
+}
+
 /// Turns the graph function's initializers into trailing arguments marked
 /// `pith.weight`, so the data is passed in at run time. Unused ones (graph
 /// input defaults overridden by the input) are dropped.
@@ -148,6 +181,8 @@ void weightsToArguments(func::FuncOp func) {
   for (auto op : llvm::make_early_inc_range(entry.getOps<ONNX::InitializerOp>())) {
     if (op->use_empty())
       op->erase();
+    else if (staysConstant(op))
+      toConstant(op);
     else
       initializers.push_back(op);
   }
