@@ -11,6 +11,7 @@
 
 #include "ONNX/ONNXOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
@@ -37,9 +38,11 @@ using ScalarFn = std::function<Value(ScalarContext &)>;
 
 bool isFloat(Value v) { return isa<FloatType>(v.getType()); }
 
-/// Registers `type` as an elementwise operator computing `fn`.
-void addElementwise(ONNXLoweringTable &table, StringRef type, ScalarFn fn) {
-  table.add(type, [fn](Operation *op, ArrayRef<Value> operands,
+/// Registers `type` as an elementwise operator computing `fn` over its
+/// first `maxInputs` operands (the rest, like CastLike's, only carry types).
+void addElementwise(ONNXLoweringTable &table, StringRef type, ScalarFn fn,
+                    size_t maxInputs = SIZE_MAX) {
+  table.add(type, [fn, maxInputs](Operation *op, ArrayRef<Value> operands,
                        ConversionPatternRewriter &rewriter)
                       -> FailureOr<SmallVector<Value>> {
     FailureOr<RankedTensorType> result =
@@ -51,7 +54,7 @@ void addElementwise(ONNXLoweringTable &table, StringRef type, ScalarFn fn) {
       return op->emitError("legacy broadcasting with 'axis' is not supported"),
              failure();
     SmallVector<Value> inputs;
-    for (Value v : operands)
+    for (Value v : operands.take_front(std::min(maxInputs, operands.size())))
       if (v)
         inputs.push_back(v);
     bool isUnsignedInput = op->getNumOperands() && isUnsigned(op->getOperand(0));
@@ -227,9 +230,6 @@ void populateMath(ONNXLoweringTable &t) {
   addElementwise(t, "Ceil", unaryFloat<math::CeilOp>());
   addElementwise(t, "Round", unaryFloat<math::RoundEvenOp>());
   addElementwise(t, "Identity", [](ScalarContext &c) { return c.args[0]; });
-  // Inference: Dropout passes its input through (the mask output is unused
-  // or rejected by the lowering's caller).
-  addElementwise(t, "Dropout", [](ScalarContext &c) { return c.args[0]; });
   addElementwise(t, "Relu", [](ScalarContext &c) {
     return maxOf(c, c.args[0], constant(c, 0));
   });
@@ -318,6 +318,43 @@ void populateMath(ONNXLoweringTable &t) {
                                         arith::AddFOp::create(c.b, c.loc, one, inner));
     return arith::MulFOp::create(c.b, c.loc, x, scale);
   });
+  addElementwise(t, "ThresholdedRelu", [](ScalarContext &c) -> Value {
+    Value x = c.args[0];
+    Value alpha = constant(c, floatAttr(c.op, "alpha", 1.0));
+    Value above = arith::CmpFOp::create(c.b, c.loc, arith::CmpFPredicate::OGT, x, alpha);
+    return arith::SelectOp::create(c.b, c.loc, above, x, constant(c, 0));
+  });
+  addElementwise(t, "Shrink", [](ScalarContext &c) -> Value {
+    Value x = c.args[0];
+    bool isF = isFloat(x);
+    Value lambd = constant(c, floatAttr(c.op, "lambd", 0.5));
+    Value bias = constant(c, floatAttr(c.op, "bias", 0.0));
+    Value negLambd = constant(c, -floatAttr(c.op, "lambd", 0.5));
+    Value below = isF ? arith::CmpFOp::create(c.b, c.loc, arith::CmpFPredicate::OLT, x, negLambd).getResult()
+                      : arith::CmpIOp::create(c.b, c.loc, arith::CmpIPredicate::slt, x, negLambd).getResult();
+    Value above = isF ? arith::CmpFOp::create(c.b, c.loc, arith::CmpFPredicate::OGT, x, lambd).getResult()
+                      : arith::CmpIOp::create(c.b, c.loc, arith::CmpIPredicate::sgt, x, lambd).getResult();
+    Value plus = isF ? arith::AddFOp::create(c.b, c.loc, x, bias).getResult()
+                     : arith::AddIOp::create(c.b, c.loc, x, bias).getResult();
+    Value minus = isF ? arith::SubFOp::create(c.b, c.loc, x, bias).getResult()
+                      : arith::SubIOp::create(c.b, c.loc, x, bias).getResult();
+    Value zero = constant(c, 0);
+    return arith::SelectOp::create(c.b, c.loc, below, plus,
+                                   arith::SelectOp::create(c.b, c.loc, above, minus, zero));
+  });
+  addElementwise(t, "Celu", [](ScalarContext &c) -> Value {
+    Value x = c.args[0];
+    Value alpha = constant(c, floatAttr(c.op, "alpha", 1.0));
+    Value expm1 = math::ExpM1Op::create(c.b, c.loc,
+                                        arith::DivFOp::create(c.b, c.loc, x, alpha));
+    Value negative = minOf(c, constant(c, 0), arith::MulFOp::create(c.b, c.loc, alpha, expm1));
+    return arith::AddFOp::create(c.b, c.loc, maxOf(c, constant(c, 0), x), negative);
+  });
+  addElementwise(t, "Mish", [](ScalarContext &c) -> Value {
+    Value x = c.args[0];
+    Value softplus = math::Log1pOp::create(c.b, c.loc, math::ExpOp::create(c.b, c.loc, x));
+    return arith::MulFOp::create(c.b, c.loc, x, math::TanhOp::create(c.b, c.loc, softplus));
+  });
   addElementwise(t, "Clip", [](ScalarContext &c) -> Value {
     Value x = c.args[0];
     Type type = x.getType();
@@ -380,12 +417,50 @@ void populateLogic(ONNXLoweringTable &t) {
                                 arith::AndIOp::create(c.b, c.loc, isPos, detectPos),
                                 arith::AndIOp::create(c.b, c.loc, isNeg, detectNeg));
   });
-  addElementwise(t, "Cast", [](ScalarContext &c) -> Value {
-    bool toUnsigned = c.op->getResult(0).getType() &&
-                      isUnsigned(c.op->getResult(0));
+  ScalarFn cast = [](ScalarContext &c) -> Value {
     return castScalar(c.b, c.loc, c.args[0], c.resultElement, c.isUnsigned,
-                      toUnsigned);
+                      isUnsigned(c.op->getResult(0)));
+  };
+  addElementwise(t, "Cast", cast);
+  addElementwise(t, "CastLike", cast, /*maxInputs=*/1);
+  addElementwise(t, "BitwiseAnd", binary<arith::AndIOp, arith::AndIOp>());
+  addElementwise(t, "BitwiseOr", binary<arith::OrIOp, arith::OrIOp>());
+  addElementwise(t, "BitwiseXor", binary<arith::XOrIOp, arith::XOrIOp>());
+  addElementwise(t, "BitwiseNot", [](ScalarContext &c) -> Value {
+    return arith::XOrIOp::create(c.b, c.loc, c.args[0], constant(c, -1));
   });
+  addElementwise(t, "BitShift", [](ScalarContext &c) -> Value {
+    auto direction =
+        dyn_cast_or_null<StringAttr>(c.op->getAttrDictionary().get("direction"));
+    if (direction && direction.getValue() == "LEFT")
+      return arith::ShLIOp::create(c.b, c.loc, c.args[0], c.args[1]);
+    return arith::ShRUIOp::create(c.b, c.loc, c.args[0], c.args[1]);
+  });
+}
+
+/// Dropout at inference passes its input through; the mask keeps every
+/// element. Training mode draws random numbers, which code generation does
+/// not reproduce.
+FailureOr<SmallVector<Value>> lowerDropout(Operation *op, ArrayRef<Value> operands,
+                                           ConversionPatternRewriter &rewriter) {
+  if (operands.size() > 2 && operands[2]) {
+    std::optional<SmallVector<int64_t>> training = constantInts(operands[2]);
+    if (!training || training->size() != 1 || (*training)[0] != 0)
+      return op->emitError("Dropout in training mode (random masks) is not "
+                           "supported by code generation"),
+             failure();
+  }
+  SmallVector<Value> results{operands[0]};
+  if (op->getNumResults() > 1 && !isa<NoneType>(op->getResult(1).getType())) {
+    FailureOr<RankedTensorType> maskType = resultType(op, 1);
+    if (failed(maskType))
+      return failure();
+    Location loc = op->getLoc();
+    Value empty = emptyTensor(rewriter, loc, *maskType, {operands[0]});
+    Value keep = scalarConstant(rewriter, loc, maskType->getElementType(), 1);
+    results.push_back(linalg::FillOp::create(rewriter, loc, keep, empty).getResult(0));
+  }
+  return results;
 }
 
 /// Constant: the value attribute (or a scalar/list form) as arith.constant.
@@ -425,4 +500,5 @@ void pith::populateElementwiseLowerings(ONNXLoweringTable &table) {
   populateMath(table);
   populateLogic(table);
   table.add("Constant", lowerConstant);
+  table.add("Dropout", lowerDropout);
 }

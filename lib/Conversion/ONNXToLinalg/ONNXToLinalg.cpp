@@ -127,19 +127,6 @@ private:
   const ONNXLoweringTable &table;
 };
 
-// Pattern: onnx.None -> erased once unused.
-class EraseNone : public OpConversionPattern<ONNX::NoneOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(ONNX::NoneOp op, OpAdaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    if (!op->use_empty())
-      return failure();
-    rewriter.eraseOp(op);
-    return success();
-  }
-};
-
 /// Small integer initializers are shapes, axes and indices: lowerings need
 /// their values at compile time, so they stay constants.
 constexpr int64_t kConstantIntegerLimit = 256;
@@ -221,6 +208,8 @@ struct ConvertONNXToLinalgPass
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect>();
     target.addIllegalDialect<ONNX::ONNXDialect>();
+    // Absent values die with their users; erased below.
+    target.addLegalOp<ONNX::NoneOp>();
     target.addLegalOp<ModuleOp>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp op) {
       return typeConverter.isSignatureLegal(op.getFunctionType());
@@ -228,7 +217,11 @@ struct ConvertONNXToLinalgPass
     target.addDynamicallyLegalOp<func::ReturnOp>(
         [&](func::ReturnOp op) { return typeConverter.isLegal(op); });
     if (failed(applyFullConversion(module, target, std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    module.walk([](ONNX::NoneOp op) {
+      if (op->use_empty())
+        op->erase();
+    });
   }
 };
 } // namespace
@@ -238,7 +231,6 @@ void pith::populateONNXToLinalgConversionPatterns(
     const ONNXLoweringTable &table) {
   MLIRContext *context = patterns.getContext();
   patterns.add<LowerONNXOp>(typeConverter, context, table);
-  patterns.add<EraseNone>(typeConverter, context, /*benefit=*/0);
   populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                  typeConverter);
   populateReturnOpTypeConversionPattern(patterns, typeConverter);
@@ -261,6 +253,17 @@ LogicalResult pith::checkLowerable(ModuleOp module,
       return;
     }
     StringRef type = onnxOpType(op);
+    auto isString = [](Type t) {
+      auto shaped = dyn_cast<ShapedType>(t);
+      return shaped && isa<ONNX::StringType>(shaped.getElementType());
+    };
+    if (llvm::any_of(op->getOperandTypes(), isString) ||
+        llvm::any_of(op->getResultTypes(), isString)) {
+      op->emitError() << "operator '" << type
+                      << "' on string tensors is not supported by code generation";
+      ok = false;
+      return;
+    }
     if (!table.lookup(type)) {
       op->emitError() << "operator '" << type
                       << "' is not supported by code generation yet";
