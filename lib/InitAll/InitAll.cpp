@@ -11,6 +11,7 @@
 #include "ONNX/ONNXDialect.h"
 #include "pith/Conversion/Passes.h"
 #include "pith/Pipelines/Pipelines.h"
+#include "pith/Transforms/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -49,5 +50,6 @@ void pith::registerAllDialects(mlir::DialectRegistry &registry) {
 
 void pith::registerAllPasses() {
   registerPithConversionPasses();
+  registerPithTransformsPasses();
   registerPipelines();
 }

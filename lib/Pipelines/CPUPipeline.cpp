@@ -10,6 +10,7 @@
 #include "pith/Pipelines/Pipelines.h"
 
 #include "pith/Conversion/Passes.h"
+#include "pith/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -22,7 +23,7 @@
 
 using namespace mlir;
 
-void pith::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
+void pith::buildCPUBufferizePipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLinalgElementwiseOpFusionPass());
   bufferization::OneShotBufferizePassOptions bufferize;
@@ -34,7 +35,13 @@ void pith::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
   outParams.modifyPublicFunctions = true;
   outParams.hoistStaticAllocs = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  // Statically sized intermediates share one arena; what remains (dynamic
+  // sizes) is freed by the deallocation pipeline.
+  pm.addNestedPass<func::FuncOp>(createPlanBuffersPass());
   bufferization::buildBufferDeallocationPipeline(pm);
+}
+
+void pith::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
@@ -52,6 +59,7 @@ void pith::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
 
 void pith::buildCPUPipeline(OpPassManager &pm) {
   pm.addPass(createConvertONNXToLinalgPass());
+  buildCPUBufferizePipeline(pm);
   buildCPULowerToLLVMPipeline(pm);
 }
 
@@ -60,8 +68,13 @@ void pith::registerPipelines() {
                              "Lower the onnx dialect to LLVM for the CPU",
                              buildCPUPipeline);
   PassPipelineRegistration<>(
+      "pith-cpu-bufferize",
+      "Bufferize linalg on tensors, outputs as out-parameters, intermediates "
+      "in a planned arena (the middle of pith-cpu-pipeline)",
+      buildCPUBufferizePipeline);
+  PassPipelineRegistration<>(
       "pith-cpu-lower-to-llvm",
-      "Lower linalg on tensors to LLVM for the CPU (the second half of "
+      "Lower bufferized linalg to the LLVM dialect (the end of "
       "pith-cpu-pipeline)",
       buildCPULowerToLLVMPipeline);
 }

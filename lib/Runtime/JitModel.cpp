@@ -40,6 +40,9 @@ struct JitModel::Impl {
   std::vector<ArrayRef<char>> weights;
   std::vector<std::vector<int64_t>> weightShapes;
   std::vector<std::vector<char>> ownedWeights;
+  /// The planned intermediates' memory, allocated once (64 bytes of slack to
+  /// align it).
+  std::vector<char> arena;
 };
 
 JitModel::JitModel() : impl(std::make_unique<Impl>()) {}
@@ -178,6 +181,14 @@ JitModel::compileFile(llvm::StringRef path) {
     impl.weightShapes.push_back(shape);
   }
 
+  PassManager bufferize(impl.context.get());
+  buildCPUBufferizePipeline(bufferize);
+  if (llvm::Error err = runPasses(bufferize, *impl.module, path))
+    return std::move(err);
+  if (auto bytes = func->getAttrOfType<IntegerAttr>("pith.arena_bytes"))
+    model->arenaBytes = bytes.getInt();
+  impl.arena.resize(std::max<int64_t>(model->arenaBytes, 1) + 64);
+
   PassManager lower(impl.context.get());
   buildCPULowerToLLVMPipeline(lower);
   if (llvm::Error err = runPasses(lower, *impl.module, path))
@@ -235,6 +246,9 @@ JitModel::run(const std::vector<HostTensor> &inputs) {
   }
   for (HostTensor &out : outputs)
     descriptors.push_back(descriptor(out.data.data(), out.shape));
+  uintptr_t arenaStart = reinterpret_cast<uintptr_t>(impl->arena.data());
+  void *arena = reinterpret_cast<void *>((arenaStart + 63) / 64 * 64);
+  descriptors.push_back(descriptor(arena, {std::max<int64_t>(arenaBytes, 1)}));
 
   // The C interface takes one pointer per memref; the packed form takes a
   // pointer to each argument.

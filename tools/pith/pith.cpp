@@ -127,6 +127,8 @@ int run(llvm::ArrayRef<const char *> args) {
   }
   llvm::outs() << llvm::format("compile time: %.3f s\nrun time:     %.6f s\n",
                                (*model)->compileSeconds(), runSeconds);
+  llvm::outs() << "peak buffer bytes: " << (*model)->peakIntermediateBytes()
+               << " (intermediates, planned by liveness)\n";
   return 0;
 }
 } // namespace

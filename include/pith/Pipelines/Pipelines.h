@@ -17,8 +17,12 @@ namespace pith {
 /// as out-parameters the caller allocates.
 void buildCPUPipeline(mlir::OpPassManager &pm);
 
-/// The lowering part alone, from linalg on tensors to the LLVM dialect
-/// (`pith-cpu-lower-to-llvm`), for lit tests of each step.
+/// The steps of pith-cpu-pipeline after the onnx conversion, for lit tests
+/// of each and for the runtime, which reads the planned arena size between
+/// them: `pith-cpu-bufferize` (linalg on tensors -> memrefs; outputs become
+/// out-parameters, intermediates views of one planned arena argument) and
+/// `pith-cpu-lower-to-llvm` (-> LLVM dialect).
+void buildCPUBufferizePipeline(mlir::OpPassManager &pm);
 void buildCPULowerToLLVMPipeline(mlir::OpPassManager &pm);
 
 /// Registers the pipelines above with the pass registry.

@@ -44,12 +44,17 @@ public:
   /// Seconds spent importing and compiling.
   double compileSeconds() const { return compileTime; }
 
+  /// Bytes of the arena holding all intermediate buffers, as planned by
+  /// liveness (pith-plan-buffers): the peak memory of intermediates.
+  int64_t peakIntermediateBytes() const { return arenaBytes; }
+
 private:
   JitModel();
   struct Impl;
   std::unique_ptr<Impl> impl;
   std::vector<TensorSpec> inputSpecs, outputSpecs;
   double compileTime = 0;
+  int64_t arenaBytes = 0;
 };
 
 } // namespace pith

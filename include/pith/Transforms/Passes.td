@@ -1,0 +1,34 @@
+//===- Passes.td - Pith's transformation passes -------------*- tablegen -*-===//
+
+#ifndef PITH_TRANSFORMS_PASSES_TD
+#define PITH_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def PlanBuffersPass : Pass<"pith-plan-buffers", "mlir::func::FuncOp"> {
+  let summary = "Place intermediate buffers in one arena by liveness";
+  let description = [{
+    After bufferization, every statically shaped `memref.alloc` at the top
+    level of the function becomes a `memref.view` into one byte arena, a new
+    trailing function argument marked `pith.arena`. Buffers whose live
+    ranges (from the allocation to the last use of it or of any view of it)
+    do not overlap share memory; placement is greedy, largest first, at the
+    lowest offset that fits. The arena's size, the peak memory of the
+    intermediates, is recorded as `pith.arena_bytes` on the function, so the
+    runtime allocates it once and reports it.
+
+    ```mlir
+    %a = memref.alloc() : memref<4x4xf32>
+    // becomes
+    %c0 = arith.constant 0 : index
+    %a = memref.view %arena[%c0][] : memref<1024xi8> to memref<4x4xf32>
+    ```
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"64",
+           "Byte alignment of every buffer in the arena">
+  ];
+  let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
+}
+
+#endif // PITH_TRANSFORMS_PASSES_TD
