@@ -22,5 +22,6 @@ llvm_config.with_environment("PATH", config.pith_tools_dir, append_path=True)
 config.substitutions = [(k, v) for k, v in config.substitutions if k != "%python"]
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
-llvm_config.add_tool_substitutions(["pith-opt", "pith-translate", "pith"],
+llvm_config.add_tool_substitutions(["pith-opt", "pith-translate", "pith",
+                                    "pith-run-c-example"],
                                    [config.pith_tools_dir])

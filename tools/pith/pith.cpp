@@ -4,6 +4,9 @@
 //                               operators, parameters
 //   pith run MODEL.onnx --input NAME=FILE.npy|.pb ... [--output-dir DIR]
 //                               compile in process for the CPU and run
+//   pith compile MODEL.onnx -o OUT.so
+//                               ahead of time: OUT.so + OUT.so.weights, run
+//                               through the C API (include/pith-c/Runtime.h)
 //
 // One subcommand per job an ML engineer runs on a model file; each is a thin
 // layer over the library.
@@ -13,6 +16,7 @@
 #include "pith/Analysis/ModelSummary.h"
 #include "pith/Import/ONNXImporter.h"
 #include "pith/InitAll.h"
+#include "pith/Runtime/Compilation.h"
 #include "pith/Runtime/JitModel.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -35,7 +39,10 @@ const char *kUsage = "usage: pith <command> [args]\n"
                      "  run MODEL.onnx --input NAME=FILE.npy|.pb ... "
                      "[--output-dir DIR]\n"
                      "                       compile for the CPU in process, "
-                     "run, write one .npy per output\n";
+                     "run, write one .npy per output\n"
+                     "  compile MODEL.onnx -o OUT.so\n"
+                     "                       shared library + OUT.so.weights "
+                     "for the C API\n";
 
 int fail(const llvm::Twine &message) {
   llvm::errs() << "pith: error: " << message << "\n";
@@ -131,6 +138,40 @@ int run(llvm::ArrayRef<const char *> args) {
                << " (intermediates, planned by liveness)\n";
   return 0;
 }
+int compile(llvm::ArrayRef<const char *> args) {
+  std::string modelPath, outputPath;
+  for (size_t i = 0; i < args.size(); ++i) {
+    llvm::StringRef arg = args[i];
+    if (arg == "-o" && i + 1 < args.size())
+      outputPath = args[++i];
+    else if (arg.starts_with("-"))
+      return fail("unknown option '" + arg + "'");
+    else if (modelPath.empty())
+      modelPath = arg.str();
+    else
+      return fail("more than one model given");
+  }
+  if (modelPath.empty() || outputPath.empty())
+    return fail("usage: pith compile MODEL.onnx -o OUT.so");
+  auto start = std::chrono::steady_clock::now();
+  auto lowered = pith::lowerONNXFileForCPU(modelPath);
+  if (!lowered)
+    return fail(llvm::toString(lowered.takeError()));
+  std::string weightsPath = outputPath + ".weights";
+  if (llvm::Error err = pith::writeWeightsFile(**lowered, weightsPath))
+    return fail(llvm::toString(std::move(err)));
+  if (llvm::Error err = pith::emitSharedLibrary(**lowered, outputPath)) {
+    llvm::sys::fs::remove(weightsPath);
+    return fail(llvm::toString(std::move(err)));
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  llvm::outs() << "wrote " << outputPath << " and " << weightsPath << "\n";
+  llvm::outs() << llvm::format("compile time: %.3f s\n", seconds);
+  llvm::outs() << "peak buffer bytes: " << (*lowered)->metadata.arenaBytes
+               << " (intermediates, planned by liveness)\n";
+  return 0;
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -146,6 +187,8 @@ int main(int argc, char **argv) {
     return inspect(args);
   if (command == "run")
     return run(args);
+  if (command == "compile")
+    return compile(args);
   llvm::errs() << kUsage;
   return fail("unknown command '" + command + "'");
 }

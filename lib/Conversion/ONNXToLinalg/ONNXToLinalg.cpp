@@ -236,6 +236,16 @@ void pith::populateONNXToLinalgConversionPatterns(
   populateReturnOpTypeConversionPattern(patterns, typeConverter);
 }
 
+/// " (computing 'y')" for a node without a name, so that errors identify it.
+static std::string outputsOf(Operation *op) {
+  if (isa<NameLoc>(op->getLoc()))
+    return "";
+  auto names = op->getAttrOfType<ArrayAttr>(ONNX::attrs::kNames);
+  if (!names || names.empty())
+    return "";
+  return " (computing '" + cast<StringAttr>(names[0]).str() + "')";
+}
+
 LogicalResult pith::checkLowerable(ModuleOp module,
                                    const ONNXLoweringTable &table) {
   bool ok = true;
@@ -247,8 +257,8 @@ LogicalResult pith::checkLowerable(ModuleOp module,
       StringRef domain = custom.getDomain();
       op->emitError() << "operator '"
                       << (domain.empty() ? "" : (domain + ".").str())
-                      << custom.getOpType()
-                      << "' is not supported by code generation";
+                      << custom.getOpType() << "'" << outputsOf(op)
+                      << " is not supported by code generation";
       ok = false;
       return;
     }
@@ -259,14 +269,14 @@ LogicalResult pith::checkLowerable(ModuleOp module,
     };
     if (llvm::any_of(op->getOperandTypes(), isString) ||
         llvm::any_of(op->getResultTypes(), isString)) {
-      op->emitError() << "operator '" << type
-                      << "' on string tensors is not supported by code generation";
+      op->emitError() << "operator '" << type << "'" << outputsOf(op)
+                      << " on string tensors is not supported by code generation";
       ok = false;
       return;
     }
     if (!table.lookup(type)) {
-      op->emitError() << "operator '" << type
-                      << "' is not supported by code generation yet";
+      op->emitError() << "operator '" << type << "'" << outputsOf(op)
+                      << " is not supported by code generation yet";
       ok = false;
       return;
     }

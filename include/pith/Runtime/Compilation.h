@@ -1,0 +1,49 @@
+//===- Compilation.h - ONNX model to LLVM dialect, for JIT and AOT -*- C++ -*-===//
+//
+// One compilation path for `pith run` (JIT) and `pith compile` (shared
+// library): import, the CPU pipeline in stages, and the model's interface
+// recorded on the way.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PITH_RUNTIME_COMPILATION_H
+#define PITH_RUNTIME_COMPILATION_H
+
+#include "pith/Runtime/ModelMetadata.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+
+namespace pith {
+
+struct LoweredModel {
+  std::unique_ptr<mlir::MLIRContext> context;
+  /// The LLVM dialect module, with the entry point `pith_graph_packed`.
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  /// Interface and weights layout (offsets in a weights file; the hash is
+  /// filled in when the file is written).
+  ModelMetadata metadata;
+  /// Each weight's bytes, in argument order: the imported blobs (owned by
+  /// `context`) or `ownedWeights`.
+  std::vector<llvm::ArrayRef<char>> weightData;
+  std::vector<std::vector<char>> ownedWeights;
+};
+
+/// Imports and lowers the model at `path` for the host CPU. Errors are one
+/// line naming the file and, where one is at fault, the node.
+llvm::Expected<std::unique_ptr<LoweredModel>> lowerONNXFileForCPU(llvm::StringRef path);
+
+/// Writes the weights file of a lowered model and sets its hash.
+llvm::Error writeWeightsFile(LoweredModel &model, llvm::StringRef path);
+
+/// Compiles a lowered model (after writeWeightsFile) into a shared library
+/// exporting `pith_graph_packed` and `pith_model_metadata`.
+llvm::Error emitSharedLibrary(LoweredModel &model, llvm::StringRef path);
+
+} // namespace pith
+
+#endif // PITH_RUNTIME_COMPILATION_H
