@@ -776,25 +776,84 @@ Importer::importModel(onnx::ModelProto &model) {
   if (!model.has_graph())
     return fail(error("the model has no graph"));
 
+  // Concrete input shapes fill in symbolic dimensions; they must agree with
+  // the model's static ones.
+  for (auto &input : *model.mutable_graph()->mutable_input()) {
+    auto shape = options.inputShapes.find(input.name());
+    if (shape == options.inputShapes.end() || !input.type().has_tensor_type())
+      continue;
+    auto *tensorType = input.mutable_type()->mutable_tensor_type();
+    auto describe = [](llvm::ArrayRef<int64_t> dims) {
+      std::string text = "[";
+      for (size_t i = 0; i < dims.size(); ++i)
+        text += (i ? "," : "") + std::to_string(dims[i]);
+      return text + "]";
+    };
+    if (tensorType->has_shape()) {
+      const auto &dims = tensorType->shape().dim();
+      bool matches = dims.size() == static_cast<int>(shape->second.size());
+      std::string expected = "[";
+      for (int i = 0; i < dims.size(); ++i) {
+        bool fixed = dims[i].has_dim_value();
+        expected += (i ? "," : "") +
+                    (fixed ? std::to_string(dims[i].dim_value()) : std::string("?"));
+        if (matches && fixed && dims[i].dim_value() != shape->second[i])
+          matches = false;
+      }
+      if (!matches)
+        return fail(error("input '" + input.name() + "' must have shape " +
+                          expected + "], got " + describe(shape->second)));
+    }
+    auto *dims = tensorType->mutable_shape();
+    dims->clear_dim();
+    for (int64_t size : shape->second)
+      dims->add_dim()->set_dim_value(size);
+  }
+  // Symbolic output dimensions follow from the inputs: leave them unknown so
+  // that shape inference fills them in.
+  if (!options.inputShapes.empty())
+    for (auto &output : *model.mutable_graph()->mutable_output())
+      if (output.type().has_tensor_type())
+        for (auto &dim : *output.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim())
+          if (dim.has_dim_param())
+            dim.clear_dim_param();
   collectDeclaredTypes(*model.mutable_graph());
   // libonnx 1.12 knows operator schemas up to opset 17; at newer opsets its
   // answers could be wrong, so types stay as the model states them.
   if (options.inferShapes && defaultOpset <= 17) {
     std::vector<int> counts;
     countValueInfo(model.graph(), counts);
+    // Inference also refines the graph outputs' types in place: keep what
+    // it found as inferred types, and the model's own outputs as they were.
+    google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> outputs =
+        model.graph().output();
     std::string problem = proto::inferShapes(model);
     std::vector<std::pair<onnx::GraphProto *, onnx::ValueInfoProto>> inferred;
+    for (const auto &output : model.graph().output())
+      inferred.push_back({model.mutable_graph(), output});
+    model.mutable_graph()->mutable_output()->Swap(&outputs);
     size_t graphIndex = 0;
     recordInferredTypes(*model.mutable_graph(), counts, graphIndex, inferred);
     if (problem.empty())
       for (const auto &[graph, info] : inferred) {
         llvm::StringMap<Type> &types = graphTypes[graph];
-        if (types.count(info.name()) || !info.has_type())
+        if (!info.has_type())
           continue;
-        if (auto declared = importType(info.type()))
-          types[info.name()] = declared->type;
-        else
-          llvm::consumeError(declared.takeError());
+        auto inferredType = importType(info.type());
+        if (!inferredType) {
+          llvm::consumeError(inferredType.takeError());
+          continue;
+        }
+        // A stated type wins, unless inference knows more of its shape
+        // (symbolic dimensions made concrete by ImportOptions::inputShapes).
+        auto stated = dyn_cast_or_null<RankedTensorType>(types.lookup(info.name()));
+        auto inferred = dyn_cast<RankedTensorType>(inferredType->type);
+        bool refines = stated && inferred && inferred.hasStaticShape() &&
+                       !stated.hasStaticShape() &&
+                       stated.getRank() == inferred.getRank() &&
+                       stated.getElementType() == inferred.getElementType();
+        if (!types.count(info.name()) || refines)
+          types[info.name()] = inferredType->type;
       }
   }
 

@@ -25,7 +25,7 @@ using namespace mlir;
 
 void pith::buildCPUBufferizePipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addNestedPass<func::FuncOp>(createFuseElementwisePass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
@@ -42,6 +42,8 @@ void pith::buildCPUBufferizePipeline(OpPassManager &pm) {
 }
 
 void pith::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
+  // Matmuls and convolutions run in tuned kernels; the rest becomes loops.
+  pm.addPass(createLinalgToKernelCallsPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());

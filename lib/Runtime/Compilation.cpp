@@ -121,7 +121,9 @@ void addPackedEntry(ModuleOp module) {
 } // namespace
 
 llvm::Expected<std::unique_ptr<LoweredModel>>
-pith::lowerONNXFileForCPU(llvm::StringRef path) {
+pith::lowerONNXFileForCPU(
+    llvm::StringRef path,
+    const std::map<std::string, std::vector<int64_t>> &inputShapes) {
   auto model = std::make_unique<LoweredModel>();
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -130,7 +132,9 @@ pith::lowerONNXFileForCPU(llvm::StringRef path) {
   model->context = std::make_unique<MLIRContext>(registry);
   model->context->loadAllAvailableDialects();
 
-  auto imported = importONNXFile(path, model->context.get());
+  ImportOptions options;
+  options.inputShapes = inputShapes;
+  auto imported = importONNXFile(path, model->context.get(), options);
   if (!imported)
     return imported.takeError();
   model->module = std::move(*imported);
@@ -141,6 +145,22 @@ pith::lowerONNXFileForCPU(llvm::StringRef path) {
   func.setSymName(kGraphName);
   func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
                 UnitAttr::get(model->context.get()));
+
+  // IR version < 4 models list initializers among the graph inputs as
+  // defaults. An input the caller does not give takes its default, as a
+  // weight.
+  llvm::StringMap<ONNX::InitializerOp> defaults;
+  for (auto init : func.getBody().front().getOps<ONNX::InitializerOp>())
+    defaults[init.getName()] = init;
+  for (int i = static_cast<int>(func.getNumArguments()) - 1; i >= 0; --i) {
+    auto name = func.getArgAttrOfType<StringAttr>(i, ONNX::attrs::kName);
+    ONNX::InitializerOp init = name ? defaults.lookup(name.getValue()) : nullptr;
+    if (!init || inputShapes.count(name.str()))
+      continue;
+    func.getArgument(i).replaceAllUsesWith(init.getResult());
+    if (failed(func.eraseArgument(i)))
+      return error(path + ": cannot bind the default of input '" + name.getValue() + "'");
+  }
 
   ModelMetadata &meta = model->metadata;
   for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {

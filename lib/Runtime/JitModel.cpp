@@ -48,10 +48,11 @@ std::string shapeText(llvm::ArrayRef<int64_t> shape) {
 } // namespace
 
 llvm::Expected<std::unique_ptr<JitModel>>
-JitModel::compileFile(llvm::StringRef path) {
+JitModel::compileFile(llvm::StringRef path,
+                      const std::map<std::string, std::vector<int64_t>> &inputShapes) {
   auto start = std::chrono::steady_clock::now();
   std::unique_ptr<JitModel> model(new JitModel());
-  auto lowered = lowerONNXFileForCPU(path);
+  auto lowered = lowerONNXFileForCPU(path, inputShapes);
   if (!lowered)
     return lowered.takeError();
   model->impl->lowered = std::move(*lowered);

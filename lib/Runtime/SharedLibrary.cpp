@@ -12,12 +12,14 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "llvm/ADT/ScopeExit.h"
 #include <cstring>
+#include <dlfcn.h>
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
@@ -26,6 +28,9 @@
 
 using namespace mlir;
 using namespace pith;
+
+// Any symbol of libpith_kernels.so, to find where it is (dladdr).
+extern "C" void _mlir_ciface_pith_kernel_matmul_f32(void *, void *, void *);
 
 static llvm::Error error(const llvm::Twine &message) {
   return llvm::createStringError(message.str());
@@ -117,8 +122,16 @@ llvm::Error pith::emitSharedLibrary(LoweredModel &model, llvm::StringRef path) {
   // Link to a temporary name, then rename: no partial library on failure.
   llvm::SmallString<256> temporary(path);
   temporary += ".tmp";
+  // Generated code calls the kernels library: link it where this process
+  // found it.
+  Dl_info kernels;
+  if (!dladdr(reinterpret_cast<void *>(&_mlir_ciface_pith_kernel_matmul_f32), &kernels) ||
+      !kernels.dli_fname)
+    return error("cannot locate libpith_kernels.so");
+  std::string kernelsPath = kernels.dli_fname;
+  std::string rpath = "-Wl,-rpath," + llvm::sys::path::parent_path(kernelsPath).str();
   llvm::SmallVector<llvm::StringRef> args = {*compiler, "-shared", "-o", temporary,
-                                             objectPath, "-lm"};
+                                             objectPath, kernelsPath, rpath, "-lm"};
   std::string linkError;
   int status = llvm::sys::ExecuteAndWait(*compiler, args, std::nullopt, {}, 0, 0,
                                          &linkError);

@@ -29,6 +29,7 @@
 #include "llvm/Support/Path.h"
 
 #include <chrono>
+#include <map>
 #include "llvm/Support/raw_ostream.h"
 
 namespace {
@@ -95,27 +96,32 @@ int run(llvm::ArrayRef<const char *> args) {
   if (modelPath.empty())
     return fail("usage: pith run MODEL.onnx --input NAME=FILE ... [--output-dir DIR]");
 
-  auto model = pith::JitModel::compileFile(modelPath);
-  if (!model)
-    return fail(llvm::toString(model.takeError()));
-  std::vector<pith::HostTensor> inputs((*model)->inputs().size());
-  std::vector<bool> given(inputs.size(), false);
+  // Inputs are read first: their shapes fix the model's symbolic dimensions.
+  std::map<std::string, pith::HostTensor> tensors;
+  std::map<std::string, std::vector<int64_t>> shapes;
   for (auto &[name, file] : inputFiles) {
-    auto spec = llvm::find_if((*model)->inputs(),
-                              [&](const pith::TensorSpec &s) { return s.name == name; });
-    if (spec == (*model)->inputs().end())
-      return fail(modelPath + ": the model has no input '" + name + "'");
     auto tensor = pith::readTensorFile(file);
     if (!tensor)
       return fail(llvm::toString(tensor.takeError()));
-    size_t index = spec - (*model)->inputs().begin();
-    inputs[index] = std::move(*tensor);
-    given[index] = true;
+    shapes[name] = tensor->shape;
+    tensors[name] = std::move(*tensor);
   }
-  for (size_t i = 0; i < inputs.size(); ++i)
-    if (!given[i])
-      return fail(modelPath + ": missing input '" + (*model)->inputs()[i].name +
-                  "' (give it with --input " + (*model)->inputs()[i].name + "=FILE)");
+  auto model = pith::JitModel::compileFile(modelPath, shapes);
+  if (!model)
+    return fail(llvm::toString(model.takeError()));
+  for (const auto &given : tensors)
+    if (llvm::none_of((*model)->inputs(), [&](const pith::TensorSpec &spec) {
+          return spec.name == given.first;
+        }))
+      return fail(modelPath + ": the model has no input '" + given.first + "'");
+  std::vector<pith::HostTensor> inputs;
+  for (const pith::TensorSpec &spec : (*model)->inputs()) {
+    auto tensor = tensors.find(spec.name);
+    if (tensor == tensors.end())
+      return fail(modelPath + ": missing input '" + spec.name +
+                  "' (give it with --input " + spec.name + "=FILE)");
+    inputs.push_back(std::move(tensor->second));
+  }
 
   auto start = std::chrono::steady_clock::now();
   auto outputs = (*model)->run(inputs);

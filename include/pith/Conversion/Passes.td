@@ -32,4 +32,27 @@ def ConvertONNXToLinalgPass : Pass<"pith-convert-onnx-to-linalg", "mlir::ModuleO
   ];
 }
 
+def LinalgToKernelCallsPass : Pass<"pith-linalg-to-kernel-calls", "mlir::ModuleOp"> {
+  let summary = "Run bufferized matmuls and convolutions through CPU kernels";
+  let description = [{
+    Replaces f32 `linalg.matmul`, `linalg.batch_matmul` and
+    `linalg.conv_2d_nchw_fchw` on contiguous memrefs by calls to Pith's CPU
+    kernels (lib/Kernels, on oneDNN: blocked, vectorized for the host's
+    AVX-512/AVX2 and multithreaded), keeping linalg's accumulate semantics
+    (C += A * B). The rest of the code stays MLIR-generated loops. See
+    docs/codegen.md for why, with measurements.
+
+    ```mlir
+    linalg.matmul ins(%a, %b : memref<64x32xf32>, memref<32x16xf32>)
+                  outs(%c : memref<64x16xf32>)
+    // becomes
+    %a0 = memref.cast %a : memref<64x32xf32> to memref<?x?xf32>
+    ...
+    call @pith_kernel_matmul_f32(%a0, %b0, %c0) : (...) -> ()
+    ```
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 #endif // PITH_CONVERSION_PASSES_TD

@@ -15,6 +15,10 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <map>
+#include <string>
+#include <vector>
+
 namespace pith {
 
 struct ImportOptions {
@@ -24,6 +28,10 @@ struct ImportOptions {
   /// Tensors with more elements than this become dense_resource blobs even
   /// when they are node attributes (initializers always are).
   int64_t inlineTensorElementLimit = 64;
+  /// Concrete shapes for graph inputs, by name, replacing the model's
+  /// (symbolic) dimensions before shape inference: compiling for known
+  /// input sizes.
+  std::map<std::string, std::vector<int64_t>> inputShapes;
 };
 
 /// Imports the model at `path`: binary ONNX, or ONNX text format when the

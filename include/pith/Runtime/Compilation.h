@@ -16,7 +16,10 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
 
+#include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace pith {
 
@@ -35,7 +38,10 @@ struct LoweredModel {
 
 /// Imports and lowers the model at `path` for the host CPU. Errors are one
 /// line naming the file and, where one is at fault, the node.
-llvm::Expected<std::unique_ptr<LoweredModel>> lowerONNXFileForCPU(llvm::StringRef path);
+/// `inputShapes` fixes graph inputs' symbolic dimensions (by input name).
+llvm::Expected<std::unique_ptr<LoweredModel>>
+lowerONNXFileForCPU(llvm::StringRef path,
+                    const std::map<std::string, std::vector<int64_t>> &inputShapes = {});
 
 /// Writes the weights file of a lowered model and sets its hash.
 llvm::Error writeWeightsFile(LoweredModel &model, llvm::StringRef path);

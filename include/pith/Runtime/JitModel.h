@@ -13,6 +13,7 @@
 
 #include "llvm/Support/Error.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,7 +32,10 @@ class JitModel {
 public:
   /// Imports and compiles the ONNX model at `path`. Errors are one line
   /// naming the file and, where one is at fault, the node.
-  static llvm::Expected<std::unique_ptr<JitModel>> compileFile(llvm::StringRef path);
+  /// `inputShapes` fixes symbolic input dimensions, by input name.
+  static llvm::Expected<std::unique_ptr<JitModel>>
+  compileFile(llvm::StringRef path,
+              const std::map<std::string, std::vector<int64_t>> &inputShapes = {});
   ~JitModel();
 
   const std::vector<TensorSpec> &inputs() const { return inputSpecs; }

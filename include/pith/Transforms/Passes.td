@@ -31,4 +31,17 @@ def PlanBuffersPass : Pass<"pith-plan-buffers", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
 }
 
+def FuseElementwisePass : Pass<"pith-fuse-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Fuse elementwise linalg ops, keeping contractions whole";
+  let description = [{
+    Upstream elementwise fusion, except that a producer with reduction
+    loops (matmul, convolution, pooling, reductions) is never merged into
+    its elementwise consumer: that would turn a named op the kernels run
+    into a generic loop nest. Chains of elementwise ops still fuse into one
+    loop nest.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::affine::AffineDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 #endif // PITH_TRANSFORMS_PASSES_TD

@@ -34,6 +34,48 @@ Value multiplyAdd(OpBuilder &b, Location loc, Value a, Value x, Value acc) {
   return arith::AddIOp::create(b, loc, acc, arith::MulIOp::create(b, loc, a, x));
 }
 
+/// C = A * B for 2-D operands, as linalg.matmul (which the kernel pass runs
+/// in a tuned library).
+Value matmul2d(OpBuilder &b, Location loc, Value lhs, Value rhs,
+               RankedTensorType type) {
+  SmallVector<Value> sizes;
+  if (type.isDynamicDim(0))
+    sizes.push_back(tensor::DimOp::create(b, loc, lhs, 0));
+  if (type.isDynamicDim(1))
+    sizes.push_back(tensor::DimOp::create(b, loc, rhs, 1));
+  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
+                                        type.getElementType(), sizes);
+  Value zero = scalarConstant(b, loc, type.getElementType(), 0);
+  Value init = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+  return linalg::MatmulOp::create(b, loc, TypeRange{type}, ValueRange{lhs, rhs},
+                                  ValueRange{init})
+      .getResult(0);
+}
+
+/// The transpose of a 2-D tensor.
+Value transpose2d(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<Value> sizes;
+  for (int64_t d : {1, 0})
+    if (type.isDynamicDim(d))
+      sizes.push_back(tensor::DimOp::create(b, loc, value, d));
+  Value empty = tensor::EmptyOp::create(
+      b, loc, {type.getDimSize(1), type.getDimSize(0)}, type.getElementType(), sizes);
+  return linalg::TransposeOp::create(b, loc, value, empty,
+                                     b.getDenseI64ArrayAttr({1, 0}))
+      .getResult()[0];
+}
+
+/// Groups all dimensions but the last `keep` into one: [[0..n-keep], ...].
+SmallVector<ReassociationIndices> collapseLeading(int64_t rank, int64_t keep) {
+  SmallVector<ReassociationIndices> groups(1);
+  for (int64_t d = 0; d <= rank - keep; ++d)
+    groups[0].push_back(d);
+  for (int64_t d = rank - keep + 1; d < rank; ++d)
+    groups.push_back({d});
+  return groups;
+}
+
 /// A contraction over loops (batch..., m?, n?, k): the caller gives each
 /// operand's indexing expressions.
 Value contraction(OpBuilder &b, Location loc, RankedTensorType resultType,
@@ -67,20 +109,43 @@ FailureOr<SmallVector<Value>> lowerMatMul(Operation *op, ArrayRef<Value> operand
   Value a = operands[0], b = operands[1];
   auto aType = cast<RankedTensorType>(a.getType());
   auto bType = cast<RankedTensorType>(b.getType());
-  if (aType.getRank() == 2 && bType.getRank() == 2) {
-    SmallVector<Value> sizes;
-    if (result->isDynamicDim(0))
-      sizes.push_back(tensor::DimOp::create(rewriter, loc, a, 0));
-    if (result->isDynamicDim(1))
-      sizes.push_back(tensor::DimOp::create(rewriter, loc, b, 1));
-    Value empty = tensor::EmptyOp::create(rewriter, loc, result->getShape(),
-                                          result->getElementType(), sizes);
-    Value zero = scalarConstant(rewriter, loc, result->getElementType(), 0);
+  if (aType.getRank() == 2 && bType.getRank() == 2)
+    return SmallVector<Value>{matmul2d(rewriter, loc, a, b, *result)};
+  bool staticShapes = aType.hasStaticShape() && bType.hasStaticShape() &&
+                      result->hasStaticShape();
+  // Pattern: [batch..., M, K] x [K, N] -> collapse batch into M, one 2-D
+  // matmul, expand back.
+  if (staticShapes && aType.getRank() >= 3 && bType.getRank() == 2) {
+    auto groups = collapseLeading(aType.getRank(), 2);
+    Value flat = tensor::CollapseShapeOp::create(rewriter, loc, a, groups);
+    int64_t rows = cast<RankedTensorType>(flat.getType()).getDimSize(0);
+    auto flatType = RankedTensorType::get({rows, bType.getDimSize(1)},
+                                          result->getElementType());
+    Value product = matmul2d(rewriter, loc, flat, b, flatType);
+    return SmallVector<Value>{tensor::ExpandShapeOp::create(
+        rewriter, loc, *result, product, collapseLeading(result->getRank(), 2))};
+  }
+  // Pattern: [batch..., M, K] x [batch..., K, N] with equal batch dims ->
+  // one linalg.batch_matmul over the flattened batch.
+  if (staticShapes && aType.getRank() >= 3 && aType.getRank() == bType.getRank() &&
+      aType.getShape().drop_back(2) == bType.getShape().drop_back(2)) {
+    int64_t rank = aType.getRank();
+    auto groups = collapseLeading(rank, 3);
+    Value lhs = tensor::CollapseShapeOp::create(rewriter, loc, a, groups);
+    Value rhs = tensor::CollapseShapeOp::create(rewriter, loc, b, groups);
+    int64_t batch = cast<RankedTensorType>(lhs.getType()).getDimSize(0);
+    auto flatType = RankedTensorType::get(
+        {batch, aType.getDimSize(rank - 2), bType.getDimSize(rank - 1)},
+        result->getElementType());
+    Value empty = tensor::EmptyOp::create(rewriter, loc, flatType.getShape(),
+                                          flatType.getElementType());
+    Value zero = scalarConstant(rewriter, loc, flatType.getElementType(), 0);
     Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
-    Value product = linalg::MatmulOp::create(rewriter, loc, TypeRange{*result},
-                                             ValueRange{a, b}, ValueRange{init})
+    Value product = linalg::BatchMatmulOp::create(rewriter, loc, TypeRange{flatType},
+                                                  ValueRange{lhs, rhs}, ValueRange{init})
                         .getResult(0);
-    return SmallVector<Value>{product};
+    return SmallVector<Value>{tensor::ExpandShapeOp::create(
+        rewriter, loc, *result, product, collapseLeading(rank, 3))};
   }
   // numpy matmul: 1-D operands gain and then lose a dimension; batch
   // dimensions broadcast.
@@ -131,38 +196,13 @@ FailureOr<SmallVector<Value>> lowerGemm(Operation *op, ArrayRef<Value> operands,
   Value c = operands.size() > 2 ? operands[2] : Value();
   bool transA = intAttr(op, "transA", 0), transB = intAttr(op, "transB", 0);
   double alpha = floatAttr(op, "alpha", 1.0), beta = floatAttr(op, "beta", 1.0);
-  AffineExpr m = rewriter.getAffineDimExpr(0), n = rewriter.getAffineDimExpr(1),
-             k = rewriter.getAffineDimExpr(2);
-  SmallVector<AffineExpr> lhs = transA ? SmallVector<AffineExpr>{k, m}
-                                       : SmallVector<AffineExpr>{m, k};
-  SmallVector<AffineExpr> rhs = transB ? SmallVector<AffineExpr>{n, k}
-                                       : SmallVector<AffineExpr>{k, n};
-  // Dynamic sizes: M from A, N from B.
-  SmallVector<Value> sizes;
-  if (result->isDynamicDim(0))
-    sizes.push_back(tensor::DimOp::create(rewriter, loc, a, transA ? 1 : 0));
-  if (result->isDynamicDim(1))
-    sizes.push_back(tensor::DimOp::create(rewriter, loc, b, transB ? 0 : 1));
-  Value empty = tensor::EmptyOp::create(rewriter, loc, result->getShape(),
-                                        result->getElementType(), sizes);
-  Value zero = scalarConstant(rewriter, loc, result->getElementType(), 0);
-  Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
-  MLIRContext *ctx = rewriter.getContext();
-  SmallVector<AffineMap> maps = {AffineMap::get(3, 0, lhs, ctx),
-                                 AffineMap::get(3, 0, rhs, ctx),
-                                 AffineMap::get(3, 0, {m, n}, ctx)};
-  SmallVector<utils::IteratorType> iterators = {utils::IteratorType::parallel,
-                                                utils::IteratorType::parallel,
-                                                utils::IteratorType::reduction};
-  Value product =
-      linalg::GenericOp::create(
-          rewriter, loc, TypeRange{*result}, ValueRange{a, b}, ValueRange{init},
-          maps, iterators,
-          [](OpBuilder &nb, Location nloc, ValueRange args) {
-            linalg::YieldOp::create(
-                nb, nloc, multiplyAdd(nb, nloc, args[0], args[1], args[2]));
-          })
-          .getResult(0);
+  // Transposed operands are copied transposed, so that the product is a
+  // plain linalg.matmul the kernels take.
+  if (transA)
+    a = transpose2d(rewriter, loc, a);
+  if (transB)
+    b = transpose2d(rewriter, loc, b);
+  Value product = matmul2d(rewriter, loc, a, b, *result);
   if (alpha == 1.0 && (!c || beta == 0.0))
     return SmallVector<Value>{product};
   SmallVector<Value> inputs{product};

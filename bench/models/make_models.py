@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+"""Export the benchmark corpus models to ONNX with random (seeded) weights.
+
+Run with the SYSTEM python, which has torch and torchvision (Debian's
+python3-torch / python3-torchvision); the project's .venv does not have torch:
+
+    /usr/bin/python3 bench/models/make_models.py [--force] [--out DIR] [NAME...]
+
+Writes into bench/models/out/ (git-ignored), opset 17, eval mode, constant
+folding on:
+
+  minilm_b1.onnx, minilm_b8.onnx   BERT-style encoder, all-MiniLM-L6-v2 shape
+                                   (6 layers, hidden 384, 12 heads, FFN 1536),
+                                   inputs input_ids / attention_mask int64
+                                   [B,128], output last_hidden_state [B,128,384]
+  minilm_dyn.onnx                  same, symbolic batch and sequence dims
+  resnet50_b{1,8}.onnx, resnet50_dyn.onnx
+  mobilenetv2_b{1,8}.onnx, mobilenetv2_dyn.onnx
+                                   torchvision, input "input" [B,3,224,224],
+                                   output "output" [B,1000]; *_dyn has a
+                                   symbolic batch dim
+
+Existing files are skipped unless --force. NAME... restricts to the given
+file stems (e.g. minilm_b1 resnet50_dyn).
+"""
+import argparse
+import math
+import os
+import sys
+
+import torch
+import torch.nn as nn
+
+OPSET = 17
+SEQ = 128
+
+
+# --------------------------------------------------------------------------
+# MiniLM (all-MiniLM-L6-v2 architecture, BERT encoder)
+# --------------------------------------------------------------------------
+class MiniLMConfig:
+    vocab_size = 30522
+    hidden = 384
+    layers = 6
+    heads = 12
+    intermediate = 1536
+    max_positions = 512
+    type_vocab = 2
+    eps = 1e-12
+
+
+class Embeddings(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.word = nn.Embedding(c.vocab_size, c.hidden)
+        self.position = nn.Embedding(c.max_positions, c.hidden)
+        self.token_type = nn.Embedding(c.type_vocab, c.hidden)
+        self.norm = nn.LayerNorm(c.hidden, eps=c.eps)
+        self.register_buffer("position_ids", torch.arange(c.max_positions).unsqueeze(0),
+                             persistent=False)
+
+    def forward(self, input_ids):
+        seq = input_ids.size(1)
+        pos = self.position_ids[:, :seq]
+        tok = torch.zeros_like(input_ids)
+        x = self.word(input_ids) + self.position(pos) + self.token_type(tok)
+        return self.norm(x)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.heads = c.heads
+        self.head_dim = c.hidden // c.heads
+        self.q = nn.Linear(c.hidden, c.hidden)
+        self.k = nn.Linear(c.hidden, c.hidden)
+        self.v = nn.Linear(c.hidden, c.hidden)
+        self.out = nn.Linear(c.hidden, c.hidden)
+        self.norm = nn.LayerNorm(c.hidden, eps=c.eps)
+
+    def split(self, x):
+        b, s, _ = x.shape
+        return x.view(b, s, self.heads, self.head_dim).permute(0, 2, 1, 3)
+
+    def forward(self, x, mask_bias):
+        q, k, v = self.split(self.q(x)), self.split(self.k(x)), self.split(self.v(x))
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_dim)
+        probs = torch.softmax(scores + mask_bias, dim=-1)
+        ctx = torch.matmul(probs, v).permute(0, 2, 1, 3)
+        b, s = ctx.shape[0], ctx.shape[1]
+        ctx = ctx.reshape(b, s, self.heads * self.head_dim)
+        return self.norm(x + self.out(ctx))
+
+
+class Layer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.attention = SelfAttention(c)
+        self.fc1 = nn.Linear(c.hidden, c.intermediate)
+        self.fc2 = nn.Linear(c.intermediate, c.hidden)
+        self.act = nn.GELU()  # exact (erf) GELU
+        self.norm = nn.LayerNorm(c.hidden, eps=c.eps)
+
+    def forward(self, x, mask_bias):
+        x = self.attention(x, mask_bias)
+        return self.norm(x + self.fc2(self.act(self.fc1(x))))
+
+
+class MiniLM(nn.Module):
+    def __init__(self, c=MiniLMConfig()):
+        super().__init__()
+        self.embeddings = Embeddings(c)
+        self.layers = nn.ModuleList(Layer(c) for _ in range(c.layers))
+
+    def forward(self, input_ids, attention_mask):
+        x = self.embeddings(input_ids)
+        # [B,S] -> additive bias [B,1,1,S]: 0 where attended, large negative where masked.
+        mask = attention_mask[:, None, None, :].to(x.dtype)
+        mask_bias = (1.0 - mask) * torch.finfo(x.dtype).min
+        for layer in self.layers:
+            x = layer(x, mask_bias)
+        return x
+
+
+def make_minilm():
+    torch.manual_seed(0)
+    m = MiniLM()
+    # BERT-style init: N(0, 0.02) weights, zero biases; LayerNorm gamma/beta
+    # perturbed so that the affine part is not the identity.
+    for mod in m.modules():
+        if isinstance(mod, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(mod.weight, std=0.02)
+            if isinstance(mod, nn.Linear):
+                nn.init.normal_(mod.bias, std=0.02)
+        elif isinstance(mod, nn.LayerNorm):
+            with torch.no_grad():
+                mod.weight.uniform_(0.8, 1.2)
+                mod.bias.normal_(std=0.05)
+    return m.eval()
+
+
+def minilm_inputs(batch):
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, MiniLMConfig.vocab_size, (batch, SEQ), generator=g, dtype=torch.int64)
+    mask = torch.ones(batch, SEQ, dtype=torch.int64)
+    return ids, mask
+
+
+# --------------------------------------------------------------------------
+# torchvision CNNs
+# --------------------------------------------------------------------------
+def randomize_bn(model, seed):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, nn.BatchNorm2d):
+                n = mod.num_features
+                mod.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
+                mod.running_var.copy_(torch.rand(n, generator=g) * 0.5 + 0.75)  # [0.75, 1.25)
+                mod.weight.copy_(torch.rand(n, generator=g) * 0.5 + 0.75)
+                mod.bias.copy_(torch.randn(n, generator=g) * 0.1)
+    return model
+
+
+def make_torchvision(name):
+    import torchvision
+    torch.manual_seed(0)
+    ctor = {"resnet50": torchvision.models.resnet50,
+            "mobilenetv2": torchvision.models.mobilenet_v2}[name]
+    m = ctor(weights=None)
+    return randomize_bn(m, seed=1).eval()
+
+
+# --------------------------------------------------------------------------
+def export(model, args, path, input_names, output_names, dynamic_axes):
+    tmp = path + ".tmp"
+    with torch.no_grad():
+        torch.onnx.export(model, args, tmp, opset_version=OPSET, do_constant_folding=True,
+                          input_names=input_names, output_names=output_names,
+                          dynamic_axes=dynamic_axes or None,
+                          training=torch.onnx.TrainingMode.EVAL)
+    os.replace(tmp, path)
+
+
+def build_jobs():
+    jobs = {}
+    for b in (1, 8):
+        jobs[f"minilm_b{b}"] = ("minilm", b, False)
+    jobs["minilm_dyn"] = ("minilm", 2, True)
+    for net in ("resnet50", "mobilenetv2"):
+        for b in (1, 8):
+            jobs[f"{net}_b{b}"] = (net, b, False)
+        jobs[f"{net}_dyn"] = (net, 2, True)
+    return jobs
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=os.path.join(here, "out"))
+    ap.add_argument("--force", action="store_true", help="overwrite existing files")
+    ap.add_argument("names", nargs="*", help="file stems to make (default: all)")
+    a = ap.parse_args()
+
+    jobs = build_jobs()
+    unknown = [n for n in a.names if n not in jobs]
+    if unknown:
+        sys.exit(f"unknown model(s): {' '.join(unknown)}; known: {' '.join(jobs)}")
+    os.makedirs(a.out, exist_ok=True)
+    models = {}
+    for name in (a.names or list(jobs)):
+        kind, batch, dynamic = jobs[name]
+        path = os.path.join(a.out, name + ".onnx")
+        if os.path.exists(path) and not a.force:
+            print(f"{name + '.onnx':22s} {os.path.getsize(path) / 1e6:9.1f} MB  (exists, skipped)")
+            continue
+        if kind not in models:
+            models[kind] = make_minilm() if kind == "minilm" else make_torchvision(kind)
+        model = models[kind]
+        if kind == "minilm":
+            args = minilm_inputs(batch)
+            ins, outs = ["input_ids", "attention_mask"], ["last_hidden_state"]
+            dyn = ({"input_ids": {0: "batch", 1: "sequence"},
+                    "attention_mask": {0: "batch", 1: "sequence"},
+                    "last_hidden_state": {0: "batch", 1: "sequence"}} if dynamic else None)
+        else:
+            torch.manual_seed(0)
+            args = (torch.randn(batch, 3, 224, 224),)
+            ins, outs = ["input"], ["output"]
+            dyn = {"input": {0: "batch"}, "output": {0: "batch"}} if dynamic else None
+        export(model, args, path, ins, outs, dyn)
+        print(f"{name + '.onnx':22s} {os.path.getsize(path) / 1e6:9.1f} MB", flush=True)
+
+
+if __name__ == "__main__":
+    main()
