@@ -60,6 +60,7 @@ void pith::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
 }
 
 void pith::buildCPUPipeline(OpPassManager &pm) {
+  pm.addPass(createRefineShapesPass());
   pm.addPass(createConvertONNXToLinalgPass());
   buildCPUBufferizePipeline(pm);
   buildCPULowerToLLVMPipeline(pm);

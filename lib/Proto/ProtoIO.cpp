@@ -287,7 +287,7 @@ std::string pith::proto::inferShapes(onnx::ModelProto &model) {
     onnx::ShapeInferenceOptions options;
     options.check_type = false;
     options.error_mode = 0;
-    options.enable_data_propagation = false;
+    options.enable_data_propagation = true;
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
                                        options);
   } catch (const std::exception &e) {

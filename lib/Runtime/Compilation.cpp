@@ -15,6 +15,7 @@
 #include "pith/Import/ONNXImporter.h"
 #include "pith/InitAll.h"
 #include "pith/Pipelines/Pipelines.h"
+#include "pith/Transforms/Passes.h"
 #include "pith/Proto/ONNXProto.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -176,6 +177,7 @@ pith::lowerONNXFileForCPU(
     initializers[init.getName()] = init.getValue();
 
   PassManager convert(model->context.get());
+  convert.addPass(createRefineShapesPass());
   convert.addPass(createConvertONNXToLinalgPass());
   if (llvm::Error err = runPasses(convert, *model->module, path))
     return std::move(err);

@@ -28,7 +28,7 @@ def ConvertONNXToLinalgPass : Pass<"pith-convert-onnx-to-linalg", "mlir::ModuleO
   let dependentDialects = [
     "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
     "mlir::arith::ArithDialect", "mlir::math::MathDialect",
-    "mlir::func::FuncDialect"
+    "mlir::func::FuncDialect", "mlir::scf::SCFDialect"
   ];
 }
 

@@ -44,4 +44,17 @@ def FuseElementwisePass : Pass<"pith-fuse-elementwise", "mlir::func::FuncOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def RefineShapesPass : Pass<"pith-refine-shapes", "mlir::ModuleOp"> {
+  let summary = "Give onnx values the static types their inputs imply";
+  let description = [{
+    ONNX shape inference (at import) leaves some values untyped or with
+    dynamic dimensions that are in fact known: shapes computed by
+    Shape/Gather/Concat/... chains on static tensors, Reshape to such a
+    shape, the results of elementwise ops on typed inputs. This pass
+    propagates what is known forward through the graph, tracking the
+    values of small integer tensors (shapes) as it goes, and sets the
+    refined result types. Code generation runs it first.
+  }];
+}
+
 #endif // PITH_TRANSFORMS_PASSES_TD

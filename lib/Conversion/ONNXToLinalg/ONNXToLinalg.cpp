@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Func/Transforms/FuncConversions.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
@@ -42,6 +43,9 @@ const ONNXLoweringTable &pith::getONNXLoweringTable() {
     populateShapeLowerings(t);
     populateReductionLowerings(t);
     populateConvLowerings(t);
+    populateQuantizationLowerings(t);
+    populateRecurrentLowerings(t);
+    populateSignalLowerings(t);
     return t;
   }();
   return table;
@@ -206,7 +210,8 @@ struct ConvertONNXToLinalgPass
 
     ConversionTarget target(*context);
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
-                           arith::ArithDialect, math::MathDialect>();
+                           arith::ArithDialect, math::MathDialect,
+                           scf::SCFDialect>();
     target.addIllegalDialect<ONNX::ONNXDialect>();
     // Absent values die with their users; erased below.
     target.addLegalOp<ONNX::NoneOp>();

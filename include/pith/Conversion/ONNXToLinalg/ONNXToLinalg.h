@@ -52,6 +52,9 @@ void populateMatMulLowerings(ONNXLoweringTable &table);
 void populateShapeLowerings(ONNXLoweringTable &table);
 void populateReductionLowerings(ONNXLoweringTable &table);
 void populateConvLowerings(ONNXLoweringTable &table);
+void populateQuantizationLowerings(ONNXLoweringTable &table);
+void populateRecurrentLowerings(ONNXLoweringTable &table);
+void populateSignalLowerings(ONNXLoweringTable &table);
 
 /// The type code generation uses for an ONNX value's type: unsigned integer
 /// elements become signless; null for types it cannot handle.
