@@ -28,6 +28,7 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include "llvm/Support/raw_ostream.h"
@@ -41,6 +42,8 @@ const char *kUsage = "usage: pith <command> [args]\n"
                      "[--output-dir DIR]\n"
                      "                       compile for the CPU in process, "
                      "run, write one .npy per output\n"
+                     "                       (--repeat N: median of N runs "
+                     "after a warm-up)\n"
                      "  compile MODEL.onnx -o OUT.so\n"
                      "                       shared library + OUT.so.weights "
                      "for the C API\n";
@@ -73,6 +76,7 @@ std::string fileNameFor(llvm::StringRef name) {
 
 int run(llvm::ArrayRef<const char *> args) {
   std::string modelPath, outputDir = ".";
+  int repeat = 1;
   std::vector<std::pair<std::string, std::string>> inputFiles;
   for (size_t i = 0; i < args.size(); ++i) {
     llvm::StringRef arg = args[i];
@@ -85,6 +89,9 @@ int run(llvm::ArrayRef<const char *> args) {
       inputFiles.push_back({name.str(), file.str()});
     } else if (arg == "--output-dir") {
       outputDir = args[++i];
+    } else if (arg == "--repeat" && i + 1 < args.size()) {
+      if (llvm::StringRef(args[++i]).getAsInteger(10, repeat) || repeat < 1)
+        return fail("--repeat takes a positive count");
     } else if (arg.starts_with("-")) {
       return fail("unknown option '" + arg + "'");
     } else if (modelPath.empty()) {
@@ -123,12 +130,22 @@ int run(llvm::ArrayRef<const char *> args) {
     inputs.push_back(std::move(tensor->second));
   }
 
-  auto start = std::chrono::steady_clock::now();
-  auto outputs = (*model)->run(inputs);
-  double runSeconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!outputs)
-    return fail(modelPath + ": " + llvm::toString(outputs.takeError()));
+  // With --repeat, the first run warms up (kernel setup, caches) and the
+  // reported time is the median of the others.
+  std::vector<double> times;
+  llvm::Expected<std::vector<pith::HostTensor>> outputs = std::vector<pith::HostTensor>();
+  for (int i = 0; i < (repeat > 1 ? repeat + 1 : 1); ++i) {
+    auto start = std::chrono::steady_clock::now();
+    outputs = (*model)->run(inputs);
+    times.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (!outputs)
+      return fail(modelPath + ": " + llvm::toString(outputs.takeError()));
+  }
+  if (repeat > 1)
+    times.erase(times.begin());
+  std::sort(times.begin(), times.end());
+  double runSeconds = times[times.size() / 2];
   if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
     return fail("cannot create '" + outputDir + "': " + ec.message());
   for (auto [spec, tensor] : llvm::zip((*model)->outputs(), *outputs)) {
