@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and builds Pith, then runs the main job on the default model
 # (examples/tiny_cnn.onnx): import it into MLIR, show what it contains, export
-# it back to ONNX, and check onnxruntime gives identical outputs for both.
+# it back to ONNX and check onnxruntime gives identical outputs for both;
+# then compile it for the CPU, run it, and compare with onnxruntime.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -31,3 +32,12 @@ if [ "$MODEL" = examples/tiny_cnn.onnx ]; then
   inputs=(--input image=examples/tiny_cnn_input.npy)
 fi
 .venv/bin/python examples/check_roundtrip.py "$MODEL" "$OUT/$name.roundtrip.onnx" "${inputs[@]}"
+
+if [ "$MODEL" = examples/tiny_cnn.onnx ]; then
+  echo
+  echo "==> pith run: compile for the CPU in process and run"
+  build/bin/pith run "$MODEL" "${inputs[@]}" --output-dir "$OUT/run"
+  echo
+  echo "==> compiled outputs vs. onnxruntime"
+  .venv/bin/python examples/compare_with_onnxruntime.py "$MODEL" "$OUT/run" "${inputs[@]}"
+fi

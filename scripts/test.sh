@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and builds Pith (scripts/setup.sh), then runs every test suite:
-# lit + FileCheck, GoogleTest (ctest), pytest, and the ONNX conformance round
-# trip over Debian's libonnx-testdata. Ends with each runner's summary line;
+# lit + FileCheck, GoogleTest (ctest), pytest, the ONNX conformance round
+# trip over Debian's libonnx-testdata, and the same models compiled and run
+# on the CPU against their expected outputs. Ends with each runner's summary line;
 # exits non-zero if any suite failed.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +29,7 @@ run_suite ctest ctest --test-dir build --output-on-failure
 run_suite pytest .venv/bin/python -m pytest test/python -q -p no:cacheprovider
 run_suite conformance .venv/bin/python test/conformance/roundtrip.py
 run_suite conformance-text .venv/bin/python test/conformance/roundtrip.py --via-text
+run_suite codegen .venv/bin/python test/conformance/run_models.py
 
 echo
 echo "==> summary"
@@ -36,6 +38,7 @@ grep -hE "tests passed|tests failed" "$LOGS/ctest.log" | sed 's/^/ctest: /'
 grep -hE "(passed|failed|error).* in [0-9.]+s" "$LOGS/pytest.log" | tail -1 | sed 's/^=* */pytest: /; s/ =*$//'
 grep -hE "^conformance:" "$LOGS/conformance.log" | sed 's/^conformance:/conformance (via MLIR bytecode):/'
 grep -hE "^conformance:" "$LOGS/conformance-text.log" | sed 's/^conformance:/conformance (via MLIR text):/'
+grep -hE "^codegen:" "$LOGS/codegen.log"
 if ((${#failed[@]})); then
   echo "FAILED suites: ${failed[*]}"
   exit 1

@@ -8,6 +8,7 @@
 
 #include "pith-c/Runtime.h"
 
+#include "pith/Runtime/ArenaPool.h"
 #include "pith/Runtime/MemRefDescriptor.h"
 #include "pith/Runtime/ModelMetadata.h"
 
@@ -34,6 +35,7 @@ struct PithModel {
   ModelMetadata metadata;
   const char *weights = nullptr;
   size_t weightsSize = 0;
+  std::unique_ptr<ArenaPool> arenas;
 
   ~PithModel() {
     if (weights)
@@ -121,6 +123,7 @@ PithStatus *pithModelLoad(const char *libraryPath, const char *weightsPath,
   for (const auto &weight : model->metadata.weights)
     if (weight.offset + weight.bytes > model->weightsSize)
       return fail(weights + ": weight '" + weight.name + "' lies beyond the file");
+  model->arenas = std::make_unique<ArenaPool>(model->metadata.arenaBytes);
   *out = model.release();
   return nullptr;
 }
@@ -187,15 +190,15 @@ PithStatus *pithModelRun(PithModel *model, const PithTensor *inputs,
                     "' has a dynamic shape; not supported yet");
     add(outputs[i].data, outputs[i].shape, outputs[i].rank);
   }
-  // A fresh arena per run keeps concurrent runs apart.
-  std::vector<char> arena(std::max<int64_t>(meta.arenaBytes, 1) + 64);
-  uintptr_t start = reinterpret_cast<uintptr_t>(arena.data());
-  int64_t arenaSize = std::max<int64_t>(meta.arenaBytes, 1);
-  add(reinterpret_cast<void *>((start + 63) / 64 * 64), &arenaSize, 1);
+  // An arena per concurrent run, reused across runs.
+  void *arena = model->arenas->acquire();
+  int64_t arenaSize = model->arenas->size();
+  add(arena, &arenaSize, 1);
   std::vector<void *> pointers;
   for (auto &desc : descriptors)
     pointers.push_back(desc.data());
   model->entry(pointers.data());
+  model->arenas->release(arena);
   return nullptr;
 }
 

@@ -45,6 +45,7 @@ void pith::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
   // Matmuls and convolutions run in tuned kernels; the rest becomes loops.
   pm.addPass(createLinalgToKernelCallsPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createApproximateMathPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

@@ -168,16 +168,21 @@ pith::lowerONNXFileForCPU(
     auto name = func.getArgAttrOfType<StringAttr>(i, ONNX::attrs::kName);
     meta.inputs.push_back(valueOf(name ? name.getValue() : "", type));
   }
-  for (auto [i, type] : llvm::enumerate(func.getResultTypes())) {
-    auto name = func.getResultAttrOfType<StringAttr>(i, ONNX::attrs::kName);
-    meta.outputs.push_back(valueOf(name ? name.getValue() : "", type));
-  }
   llvm::StringMap<ElementsAttr> initializers;
   for (auto init : func.getBody().front().getOps<ONNX::InitializerOp>())
     initializers[init.getName()] = init.getValue();
 
+  // Shape refinement can make the outputs' types static: read them after.
+  PassManager refine(model->context.get());
+  refine.addPass(createRefineShapesPass());
+  if (llvm::Error err = runPasses(refine, *model->module, path))
+    return std::move(err);
+  for (auto [i, type] : llvm::enumerate(func.getResultTypes())) {
+    auto name = func.getResultAttrOfType<StringAttr>(i, ONNX::attrs::kName);
+    meta.outputs.push_back(valueOf(name ? name.getValue() : "", type));
+  }
+
   PassManager convert(model->context.get());
-  convert.addPass(createRefineShapesPass());
   convert.addPass(createConvertONNXToLinalgPass());
   if (llvm::Error err = runPasses(convert, *model->module, path))
     return std::move(err);

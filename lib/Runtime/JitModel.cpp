@@ -9,12 +9,15 @@
 
 #include "pith/Runtime/JitModel.h"
 
+#include "pith/Runtime/ArenaPool.h"
 #include "pith/Runtime/Compilation.h"
 #include "pith/Runtime/MemRefDescriptor.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
 
 #include <chrono>
 
@@ -23,6 +26,7 @@ using namespace pith;
 
 struct JitModel::Impl {
   std::unique_ptr<LoweredModel> lowered;
+  std::unique_ptr<ArenaPool> arenas;
   std::unique_ptr<ExecutionEngine> engine;
   PackedEntry entry = nullptr;
 };
@@ -62,12 +66,22 @@ JitModel::compileFile(llvm::StringRef path,
   for (const auto &value : meta.outputs)
     model->outputSpecs.push_back(specOf(value));
   model->arenaBytes = meta.arenaBytes;
+  model->impl->arenas = std::make_unique<ArenaPool>(meta.arenaBytes);
 
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
+  // Optimize for this CPU: without a target machine LLVM's vectorizer does
+  // not know the vector registers and leaves loops scalar.
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder)
+    return error(path + ": " + llvm::toString(builder.takeError()));
+  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  auto machine = builder->createTargetMachine();
+  if (!machine)
+    return error(path + ": " + llvm::toString(machine.takeError()));
   ExecutionEngineOptions options;
   options.transformer = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
-                                                  /*targetMachine=*/nullptr);
+                                                  machine->get());
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   auto engine = ExecutionEngine::create(*model->impl->lowered->module, options);
   if (!engine)
@@ -121,14 +135,13 @@ JitModel::run(const std::vector<HostTensor> &inputs) {
   for (HostTensor &out : outputs)
     descriptors.push_back(makeDescriptor(out.data.data(), out.shape));
   // Each run has its own arena, so runs may proceed in parallel.
-  std::vector<char> arena(std::max<int64_t>(arenaBytes, 1) + 64);
-  uintptr_t start = reinterpret_cast<uintptr_t>(arena.data());
-  void *aligned = reinterpret_cast<void *>((start + 63) / 64 * 64);
-  descriptors.push_back(makeDescriptor(aligned, {std::max<int64_t>(arenaBytes, 1)}));
+  void *arena = impl->arenas->acquire();
+  descriptors.push_back(makeDescriptor(arena, {impl->arenas->size()}));
 
   std::vector<void *> pointers;
   for (auto &desc : descriptors)
     pointers.push_back(desc.data());
   impl->entry(pointers.data());
+  impl->arenas->release(arena);
   return outputs;
 }

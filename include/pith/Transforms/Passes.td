@@ -57,4 +57,15 @@ def RefineShapesPass : Pass<"pith-refine-shapes", "mlir::ModuleOp"> {
   }];
 }
 
+def ApproximateMathPass : Pass<"pith-approximate-math"> {
+  let summary = "Replace libm calls by inline polynomial approximations";
+  let description = [{
+    exp, erf, tanh, log, sin, ... become MLIR's polynomial approximations
+    (accurate to a few ULP in f32): no call per element, and loops the LLVM
+    vectorizer can turn into AVX code. Runs before math-to-LLVM/libm.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::math::MathDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 #endif // PITH_TRANSFORMS_PASSES_TD
