@@ -153,4 +153,40 @@ void _mlir_ciface_pith_kernel_conv2d_nchw_f32(MemRef<4> *x, MemRef<4> *w, MemRef
   }
 }
 
+/// Y += depthwise_conv(X, W) for X [N,C,H,W] (already padded), W [C,KH,KW],
+/// Y [N,C,OH,OW]: a grouped convolution with one channel per group.
+void _mlir_ciface_pith_kernel_depthwise_conv2d_nchw_f32(
+    MemRef<4> *x, MemRef<3> *w, MemRef<4> *y, int64_t strideH, int64_t strideW,
+    int64_t dilationH, int64_t dilationW) {
+  static PrimitiveCache<dnnl::convolution_forward> cache;
+  try {
+    // Weights as oneDNN's grouped layout [G, O/G = 1, I/G = 1, KH, KW].
+    dnnl::memory::dims wDims = {w->sizes[0], 1, 1, w->sizes[1], w->sizes[2]};
+    dnnl::memory::dims wSteps = {w->strides[0], w->strides[0], w->strides[0],
+                                 w->strides[1], w->strides[2]};
+    dnnl::memory::desc wDesc(wDims, dnnl::memory::data_type::f32, wSteps);
+    auto xDims = x->dims(), yDims = y->dims();
+    auto xSteps = x->steps(), ySteps = y->steps();
+    dnnl::convolution_forward primitive = cache.get(
+        keyOf({&xDims, &wDims, &yDims, &xSteps, &wSteps, &ySteps},
+              {strideH, strideW, dilationH, dilationW}),
+        [&] {
+          dnnl::convolution_forward::desc desc(
+              dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+              x->desc(), wDesc, y->desc(), {strideH, strideW},
+              {dilationH - 1, dilationW - 1}, {0, 0}, {0, 0});
+          return dnnl::convolution_forward(dnnl::convolution_forward::primitive_desc(
+              desc, accumulate(), cpuEngine()));
+        });
+    dnnl::stream stream(cpuEngine());
+    dnnl::memory xm(x->desc(), cpuEngine(), x->data());
+    dnnl::memory wm(wDesc, cpuEngine(), w->data());
+    dnnl::memory ym(y->desc(), cpuEngine(), y->data());
+    primitive.execute(stream, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}});
+    stream.wait();
+  } catch (const dnnl::error &e) {
+    fatal("pith_kernel_depthwise_conv2d_nchw_f32", e);
+  }
+}
+
 } // extern "C"

@@ -75,7 +75,7 @@ struct LinalgToKernelCallsPass
     : public pith::impl::LinalgToKernelCallsPassBase<LinalgToKernelCallsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<Operation *> matmuls, batchMatmuls, convs;
+    SmallVector<Operation *> matmuls, batchMatmuls, convs, depthwise;
     module.walk([&](Operation *op) {
       auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
       if (!linalgOp || !linalgOp.hasPureBufferSemantics() || !allPlainF32(op))
@@ -88,6 +88,8 @@ struct LinalgToKernelCallsPass
           batchMatmuls.push_back(op);
       } else if (isa<linalg::Conv2DNchwFchwOp>(op)) {
         convs.push_back(op);
+      } else if (isa<linalg::DepthwiseConv2DNchwChwOp>(op)) {
+        depthwise.push_back(op);
       }
     });
     // Pattern: linalg.matmul(A, B) -> C  ==>  call @pith_kernel_matmul_f32(A, B, C)
@@ -106,6 +108,17 @@ struct LinalgToKernelCallsPass
       for (int64_t d : conv.getDilations().getValues<int64_t>())
         parameters.push_back(d);
       replaceWithCall(module, op, "pith_kernel_conv2d_nchw_f32", parameters);
+    }
+    // Pattern: linalg.depthwise_conv_2d_nchw_chw{strides, dilations}(X, W) -> Y
+    //          ==> call @pith_kernel_depthwise_conv2d_nchw_f32(X, W, Y, sh, sw, dh, dw)
+    for (Operation *op : depthwise) {
+      auto conv = cast<linalg::DepthwiseConv2DNchwChwOp>(op);
+      SmallVector<int64_t> parameters;
+      for (int64_t s : conv.getStrides().getValues<int64_t>())
+        parameters.push_back(s);
+      for (int64_t d : conv.getDilations().getValues<int64_t>())
+        parameters.push_back(d);
+      replaceWithCall(module, op, "pith_kernel_depthwise_conv2d_nchw_f32", parameters);
     }
   }
 };
