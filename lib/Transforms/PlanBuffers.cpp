@@ -13,7 +13,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/ADT/DenseSet.h"
 
 namespace pith {
 #define GEN_PASS_DEF_PLANBUFFERSPASS
@@ -38,21 +38,23 @@ int64_t positionIn(Block &block, Operation *op,
   return ancestor ? positions.lookup(ancestor) : -1;
 }
 
-/// The last position at which `value` or any view of it is used.
+/// The last position at which `value`, or any memref that may alias it, is
+/// used. Any memref result of a user may alias the buffer (views, casts, and
+/// loop or branch results carrying it through iter_args or yields); counting
+/// them all only lengthens live ranges, which is safe.
 int64_t lastUse(Value value, Block &block,
                 const llvm::DenseMap<Operation *, int64_t> &positions) {
   int64_t last = -1;
   SmallVector<Value> worklist{value};
+  llvm::DenseSet<Value> seen{value};
   while (!worklist.empty()) {
     Value current = worklist.pop_back_val();
     for (OpOperand &use : current.getUses()) {
       Operation *user = use.getOwner();
       last = std::max(last, positionIn(block, user, positions));
-      // Views alias their source: their uses keep the buffer alive.
-      if (auto view = dyn_cast<ViewLikeOpInterface>(user))
-        if (view.getViewSource() == current)
-          for (Value result : user->getResults())
-            worklist.push_back(result);
+      for (Value result : user->getResults())
+        if (isa<BaseMemRefType>(result.getType()) && seen.insert(result).second)
+          worklist.push_back(result);
     }
   }
   return last;

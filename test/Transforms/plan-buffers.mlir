@@ -46,3 +46,24 @@ func.func @dynamic_stays(%n: index) {
   %a = memref.alloc(%n) : memref<?xf32>
   return
 }
+
+// A buffer carried through a loop lives as long as the loop's result is
+// used: %a reaches the copy after the loop through iter_args, so %b, made
+// after the loop, cannot take its place.
+// CHECK-LABEL: func.func @loop_results_extend_liveness
+// CHECK-SAME: pith.arena_bytes = 128
+func.func @loop_results_extend_liveness(%in: memref<16xf32>, %out: memref<16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %a = memref.alloc() : memref<16xf32>
+  memref.copy %in, %a : memref<16xf32> to memref<16xf32>
+  %r = scf.for %i = %c0 to %c4 step %c1 iter_args(%acc = %a) -> (memref<16xf32>) {
+    scf.yield %acc : memref<16xf32>
+  }
+  %b = memref.alloc() : memref<16xf32>
+  memref.copy %in, %b : memref<16xf32> to memref<16xf32>
+  memref.copy %r, %out : memref<16xf32> to memref<16xf32>
+  memref.copy %b, %out : memref<16xf32> to memref<16xf32>
+  return
+}

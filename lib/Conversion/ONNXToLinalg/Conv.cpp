@@ -14,7 +14,9 @@
 //    per-channel operands (and reductions for the batch statistics).
 //  - Resize and Upsample interpolate one axis at a time (nearest, linear,
 //    cubic) with a linalg.generic gathering with tensor.extract; GridSample
-//    gathers likewise.
+//    gathers likewise, and RoiAlign too, looping (scf.for) over each bin's
+//    sampling points in the body.
+//  - MaxUnpool scatters the input into a zero tensor with an scf.for.
 // Spatial dimensions must be static; the batch dimension may be dynamic.
 //
 //===----------------------------------------------------------------------===//
@@ -25,11 +27,13 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/Matchers.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace pith;
@@ -1599,6 +1603,329 @@ lowerGridSample(Operation *op, ArrayRef<Value> operands,
   return SmallVector<Value>{out};
 }
 
+//===----------------------------------------------------------------------===//
+// RoiAlign
+//===----------------------------------------------------------------------===//
+
+// Pattern: RoiAlign(X[N, C, H, W], rois[R, 4], batch_indices[R])
+//   -> Y[R, C, oh, ow]: a linalg.generic over Y whose body loops (scf.for,
+// since an adaptive sampling grid depends on the roi) over the bin's
+// sampling points, each a bilinear interpolation of X[batch_indices[r], c],
+// and averages them (mode avg) or takes the largest weighted corner (mode
+// max), as the ONNX reference does.
+FailureOr<SmallVector<Value>>
+lowerRoiAlign(Operation *op, ArrayRef<Value> operands,
+              ConversionPatternRewriter &rewriter) {
+  FailureOr<RankedTensorType> result = resultType(op, 0);
+  if (failed(result))
+    return failure();
+  Location loc = op->getLoc();
+  Value x = operands[0], rois = operands[1], batchIndices = operands[2];
+  FailureOr<RankedTensorType> xType = staticSpatialType(op, x, "the input", 4);
+  if (failed(xType))
+    return failure();
+  auto roisType = dyn_cast<RankedTensorType>(rois.getType());
+  auto batchType = dyn_cast<RankedTensorType>(batchIndices.getType());
+  if (xType->getRank() != 4 || !isa<FloatType>(xType->getElementType()) ||
+      !roisType || roisType.getRank() != 2 || roisType.getDimSize(1) != 4 ||
+      !batchType || batchType.getRank() != 1 ||
+      !isa<IntegerType>(batchType.getElementType()))
+    return op->emitError("RoiAlign needs a float (N, C, H, W) input, (R, 4) "
+                         "rois and (R) integer batch indices"),
+           failure();
+  if (result->getRank() != 4 || result->isDynamicDim(1) ||
+      result->isDynamicDim(2) || result->isDynamicDim(3))
+    return op->emitError("RoiAlign result must be (R, C, oh, ow) with static "
+                         "C, oh, ow"),
+           failure();
+  int64_t oh = result->getDimSize(2), ow = result->getDimSize(3);
+  if (intAttr(op, "output_height", 1) != oh ||
+      intAttr(op, "output_width", 1) != ow)
+    return op->emitError("RoiAlign result does not match output_height and "
+                         "output_width"),
+           failure();
+  StringRef mode = stringAttr(op, "mode", "avg");
+  if (mode != "avg" && mode != "max")
+    return op->emitError() << "RoiAlign mode '" << mode
+                           << "' is not supported",
+           failure();
+  // Opset 10 has no coordinate_transformation_mode and behaves as
+  // output_half_pixel; opset 16 defaults to half_pixel.
+  bool v10 = op->getName().getStringRef() == "onnx.RoiAlignV10";
+  StringRef transform =
+      stringAttr(op, "coordinate_transformation_mode",
+                 v10 ? "output_half_pixel" : "half_pixel");
+  if (transform != "half_pixel" && transform != "output_half_pixel")
+    return op->emitError() << "RoiAlign coordinate_transformation_mode '"
+                           << transform << "' is not supported",
+           failure();
+  bool halfPixel = transform == "half_pixel";
+  bool isMax = mode == "max";
+  int64_t samplingRatio = intAttr(op, "sampling_ratio", 0);
+  double scale = floatAttr(op, "spatial_scale", 1.0);
+  double offset = halfPixel ? 0.5 : 0.0;
+  int64_t height = xType->getDimSize(2), width = xType->getDimSize(3);
+  bool batchUnsigned = isUnsigned(op->getOperand(2));
+  Type elementType = result->getElementType();
+
+  Value init = emptyBatched(rewriter, loc, *result, rois);
+  SmallVector<AffineMap> maps = {rewriter.getMultiDimIdentityMap(4)};
+  Value out =
+      linalg::GenericOp::create(
+          rewriter, loc, TypeRange{*result}, ValueRange{}, ValueRange{init},
+          maps, iteratorTypes(4, 0),
+          [&](OpBuilder &nb, Location nloc, ValueRange) {
+            ImplicitLocOpBuilder b(nloc, nb);
+            F64 f{b};
+            Value r = linalg::IndexOp::create(b, 0);
+            Value c = linalg::IndexOp::create(b, 1);
+            Value ph = f.fromIndex(linalg::IndexOp::create(b, 2));
+            Value pw = f.fromIndex(linalg::IndexOp::create(b, 3));
+            auto roi = [&](int64_t i) {
+              Value v = f.toF64(tensor::ExtractOp::create(
+                  b, rois, ValueRange{r, arith::ConstantIndexOp::create(b, i)}));
+              return f.sub(f.mul(v, f.c(scale)), f.c(offset));
+            };
+            Value startW = roi(0), startH = roi(1);
+            Value roiW = f.sub(roi(2), startW), roiH = f.sub(roi(3), startH);
+            if (!halfPixel) {
+              // Malformed rois become 1x1.
+              roiW = arith::MaximumFOp::create(b, roiW, f.c(1));
+              roiH = arith::MaximumFOp::create(b, roiH, f.c(1));
+            }
+            Value binH = f.div(roiH, f.c(oh)), binW = f.div(roiW, f.c(ow));
+            auto gridOf = [&](Value bin) -> Value {
+              if (samplingRatio > 0)
+                return arith::ConstantIndexOp::create(b, samplingRatio);
+              return f.toIndex(f.ceil(bin));
+            };
+            Value gridH = gridOf(binH), gridW = gridOf(binW);
+            Value gridHF = f.fromIndex(gridH), gridWF = f.fromIndex(gridW);
+            Value batch = arith::IndexCastOp::create(
+                b, b.getIndexType(),
+                castScalar(b, nloc,
+                           tensor::ExtractOp::create(b, batchIndices,
+                                                     ValueRange{r}),
+                           b.getI64Type(), batchUnsigned, false));
+            Value y0 = f.add(startH, f.mul(ph, binH));
+            Value x0 = f.add(startW, f.mul(pw, binW));
+            // The weighted corners of the bilinear interpolation at (y, x),
+            // all zero outside [-1, H] x [-1, W].
+            auto corners = [&](OpBuilder &lb, Location lloc, Value y,
+                               Value xx) {
+              ImplicitLocOpBuilder ob(lloc, lb);
+              F64 g{ob};
+              using P = arith::CmpFPredicate;
+              Value outside = arith::OrIOp::create(
+                  ob,
+                  arith::OrIOp::create(ob, g.cmp(P::OLT, y, g.c(-1)),
+                                       g.cmp(P::OGT, y, g.c(height))),
+                  arith::OrIOp::create(ob, g.cmp(P::OLT, xx, g.c(-1)),
+                                       g.cmp(P::OGT, xx, g.c(width))));
+              // Per axis: the low and high taps and the low tap's weight.
+              auto taps = [&](Value v, int64_t size) {
+                v = arith::MaximumFOp::create(ob, v, g.c(0));
+                Value low = g.floor(v);
+                Value atEnd = g.cmp(P::OGE, low, g.c(size - 1));
+                low = g.select(atEnd, g.c(size - 1), low);
+                Value high = g.select(atEnd, low, g.add(low, g.c(1)));
+                v = g.select(atEnd, low, v);
+                Value frac = g.sub(v, low);
+                return std::make_tuple(low, high, g.sub(g.c(1), frac), frac);
+              };
+              auto [yl, yh, hy, ly] = taps(y, height);
+              auto [xl, xh, hx, lx] = taps(xx, width);
+              auto at = [&](Value py, Value px) {
+                return g.toF64(tensor::ExtractOp::create(
+                    ob, x,
+                    ValueRange{batch, c, g.toIndex(g.clamp(py, 0, height - 1)),
+                               g.toIndex(g.clamp(px, 0, width - 1))}));
+              };
+              SmallVector<Value> weighted = {
+                  g.mul(g.mul(hy, hx), at(yl, xl)),
+                  g.mul(g.mul(hy, lx), at(yl, xh)),
+                  g.mul(g.mul(ly, hx), at(yh, xl)),
+                  g.mul(g.mul(ly, lx), at(yh, xh))};
+              for (Value &w : weighted)
+                w = g.select(outside, g.c(0), w);
+              return weighted;
+            };
+            Value zeroIndex = arith::ConstantIndexOp::create(b, 0);
+            Value oneIndex = arith::ConstantIndexOp::create(b, 1);
+            Value start =
+                isMax ? f.c(-std::numeric_limits<double>::infinity()) : f.c(0);
+            auto rows = scf::ForOp::create(
+                b, zeroIndex, gridH, oneIndex, ValueRange{start},
+                [&](OpBuilder &yb, Location yloc, Value iy, ValueRange yAcc) {
+                  ImplicitLocOpBuilder ob(yloc, yb);
+                  F64 g{ob};
+                  Value y = g.add(
+                      y0, g.div(g.mul(g.add(g.fromIndex(iy), g.c(0.5)), binH),
+                                gridHF));
+                  auto cols = scf::ForOp::create(
+                      ob, zeroIndex, gridW, oneIndex, yAcc,
+                      [&](OpBuilder &xb, Location xloc, Value ix,
+                          ValueRange xAcc) {
+                        ImplicitLocOpBuilder ib(xloc, xb);
+                        F64 h{ib};
+                        Value xx = h.add(
+                            x0, h.div(h.mul(h.add(h.fromIndex(ix), h.c(0.5)),
+                                            binW),
+                                      gridWF));
+                        SmallVector<Value> w = corners(xb, xloc, y, xx);
+                        Value acc = xAcc[0];
+                        if (isMax) {
+                          for (Value v : w)
+                            acc = arith::MaximumFOp::create(ib, acc, v);
+                        } else {
+                          acc = h.add(acc, h.add(h.add(w[0], w[1]),
+                                                 h.add(w[2], w[3])));
+                        }
+                        scf::YieldOp::create(ib, acc);
+                      });
+                  scf::YieldOp::create(ob, cols.getResult(0));
+                });
+            Value acc = rows.getResult(0);
+            Value samples = arith::MulIOp::create(b, gridH, gridW);
+            Value v;
+            if (isMax) {
+              // No sampling point (an empty grid) gives 0.
+              auto positive = [&](Value n) {
+                return arith::CmpIOp::create(b, arith::CmpIPredicate::sgt, n,
+                                             zeroIndex);
+              };
+              Value sampled =
+                  arith::AndIOp::create(b, positive(gridH), positive(gridW));
+              v = f.select(sampled, acc, f.c(0));
+            } else {
+              Value count = f.fromIndex(
+                  arith::MaxSIOp::create(b, samples, oneIndex));
+              v = f.div(acc, count);
+            }
+            linalg::YieldOp::create(
+                b, castScalar(b, nloc, v, elementType, false, false));
+          })
+          .getResult(0);
+  return SmallVector<Value>{out};
+}
+
+//===----------------------------------------------------------------------===//
+// MaxUnpool
+//===----------------------------------------------------------------------===//
+
+// Pattern: MaxUnpool(X[N, C, sp...], I, output_shape?) -> Y: an scf.for
+// over the elements of X writes X[i] into a zero tensor of the result's
+// shape at the position that the flat index I[i] has in the inferred shape
+// (N, C, (in - 1) * stride + kernel - pads); later writes win and indices
+// outside the inferred shape are skipped. The result (output_shape) may be
+// larger than the inferred shape, which then fills its leading corner, as
+// in the reference.
+FailureOr<SmallVector<Value>>
+lowerMaxUnpool(Operation *op, ArrayRef<Value> operands,
+               ConversionPatternRewriter &rewriter) {
+  FailureOr<RankedTensorType> result = resultType(op, 0);
+  if (failed(result))
+    return failure();
+  Location loc = op->getLoc();
+  Value x = operands[0], indices = operands[1];
+  auto xType = dyn_cast<RankedTensorType>(x.getType());
+  auto indicesType = dyn_cast<RankedTensorType>(indices.getType());
+  if (!xType || !xType.hasStaticShape() || xType.getRank() < 3 ||
+      !indicesType || indicesType.getShape() != xType.getShape() ||
+      !isa<IntegerType>(indicesType.getElementType()))
+    return op->emitError("MaxUnpool needs a static (N, C, spatial...) input "
+                         "and integer indices of the same shape"),
+           failure();
+  if (!result->hasStaticShape() || result->getRank() != xType.getRank())
+    return op->emitError("MaxUnpool needs a static result of the input's "
+                         "rank"),
+           failure();
+  int64_t rank = xType.getRank() - 2;
+  std::optional<SmallVector<int64_t>> kernel = intsAttr(op, "kernel_shape");
+  SmallVector<int64_t> strides =
+      intsAttr(op, "strides").value_or(SmallVector<int64_t>(rank, 1));
+  SmallVector<int64_t> pads =
+      intsAttr(op, "pads").value_or(SmallVector<int64_t>(2 * rank, 0));
+  if (!kernel || (int64_t)kernel->size() != rank ||
+      (int64_t)strides.size() != rank || (int64_t)pads.size() != 2 * rank)
+    return op->emitError("MaxUnpool kernel_shape, strides or pads do not "
+                         "match the input's spatial rank"),
+           failure();
+  SmallVector<int64_t> inferred = {xType.getDimSize(0), xType.getDimSize(1)};
+  for (int64_t i = 0; i < rank; ++i)
+    inferred.push_back((xType.getDimSize(2 + i) - 1) * strides[i] -
+                       (pads[i] + pads[rank + i]) + (*kernel)[i]);
+  for (int64_t d = 0; d < xType.getRank(); ++d) {
+    if (inferred[d] <= 0 || result->getDimSize(d) < inferred[d] ||
+        (d < 2 && result->getDimSize(d) != inferred[d]))
+      return op->emitError("MaxUnpool output_shape is smaller than the "
+                           "unpooled shape"),
+             failure();
+  }
+  int64_t total = 1;
+  for (int64_t v : inferred)
+    total *= v;
+  Type elementType = xType.getElementType();
+  ImplicitLocOpBuilder b(loc, rewriter);
+  Value zero = scalarConstant(b, loc, elementType, 0.0);
+  Value zeros =
+      linalg::FillOp::create(b, zero,
+                             tensor::EmptyOp::create(b, result->getShape(),
+                                                     elementType)
+                                 .getResult())
+          .getResult(0);
+  bool indicesUnsigned = isUnsigned(op->getOperand(1));
+  // Row-major (multi-)indices of flat position `flat` in `shape`.
+  auto unflatten = [](ImplicitLocOpBuilder &ib, Value flat,
+                      ArrayRef<int64_t> shape) {
+    SmallVector<Value> indices(shape.size());
+    for (int64_t d = shape.size() - 1; d >= 0; --d) {
+      Value size = arith::ConstantOp::create(
+          ib, ib.getIntegerAttr(flat.getType(), shape[d]));
+      indices[d] = arith::RemUIOp::create(ib, flat, size);
+      flat = arith::DivUIOp::create(ib, flat, size);
+      if (!indices[d].getType().isIndex())
+        indices[d] = arith::IndexCastOp::create(ib, ib.getIndexType(),
+                                                indices[d]);
+    }
+    return indices;
+  };
+  // The scatter writes the result-shaped tensor directly (the unpooled
+  // block is its leading corner), so no reshape or pad follows the loop.
+  auto loop = scf::ForOp::create(
+      b, arith::ConstantIndexOp::create(b, 0),
+      arith::ConstantIndexOp::create(b, xType.getNumElements()),
+      arith::ConstantIndexOp::create(b, 1), ValueRange{zeros},
+      [&](OpBuilder &lb, Location lloc, Value i, ValueRange acc) {
+        ImplicitLocOpBuilder ib(lloc, lb);
+        SmallVector<Value> from = unflatten(ib, i, xType.getShape());
+        Value v = tensor::ExtractOp::create(ib, x, from);
+        Value at = castScalar(ib, lloc,
+                              tensor::ExtractOp::create(ib, indices, from),
+                              ib.getI64Type(), indicesUnsigned, false);
+        Value inside = arith::AndIOp::create(
+            ib,
+            arith::CmpIOp::create(ib, arith::CmpIPredicate::sge, at,
+                                  arith::ConstantIntOp::create(ib, 0, 64)),
+            arith::CmpIOp::create(ib, arith::CmpIPredicate::slt, at,
+                                  arith::ConstantIntOp::create(ib, total, 64)));
+        auto write = scf::IfOp::create(
+            ib, inside,
+            [&](OpBuilder &tb, Location tloc) {
+              ImplicitLocOpBuilder thenBuilder(tloc, tb);
+              Value updated = tensor::InsertOp::create(
+                  thenBuilder, v, acc[0], unflatten(thenBuilder, at, inferred));
+              scf::YieldOp::create(thenBuilder, updated);
+            },
+            [&](OpBuilder &eb, Location eloc) {
+              scf::YieldOp::create(eb, eloc, acc[0]);
+            });
+        scf::YieldOp::create(ib, write.getResult(0));
+      });
+  Value y = loop.getResult(0);
+  return SmallVector<Value>{y};
+}
+
 } // namespace
 
 void pith::populateConvLowerings(ONNXLoweringTable &table) {
@@ -1633,4 +1960,6 @@ void pith::populateConvLowerings(ONNXLoweringTable &table) {
   table.add("Resize", lowerResize);
   table.add("Upsample", lowerResize);
   table.add("GridSample", lowerGridSample);
+  table.add("RoiAlign", lowerRoiAlign);
+  table.add("MaxUnpool", lowerMaxUnpool);
 }
