@@ -49,6 +49,9 @@ void pith::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
+  // Expanding strided metadata of slices at loop-dependent offsets makes
+  // affine.apply ops: lower them too.
+  pm.addPass(createLowerAffinePass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   // Integer powers have no LLVM intrinsic: expand them to loops first.
   pm.addPass(createConvertMathToFuncs());
