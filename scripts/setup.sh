@@ -42,6 +42,10 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$STAMP"
 fi
 
+# ccache keys on paths relative to the checkout, so that fresh clones (CI)
+# reuse what earlier builds compiled.
+export CCACHE_BASEDIR="$ROOT"
+
 # Configure once, then build incrementally.
 BUILD="$ROOT/build"
 if [ ! -f "$BUILD/build.ninja" ]; then
