@@ -641,8 +641,9 @@ private:
       infos[0] = same(x);
       if (type == "CastLike")
         infos[0].element = elementOf(operand(1));
+      // The mask is boolean from opset 10 (before, of the input's type).
       if (type == "Dropout" && infos.size() > 1)
-        infos[1] = {i1, xDims};
+        infos[1] = {schema->sinceVersion >= 10 ? i1 : xElement, xDims};
       if ((type == "LayerNormalization" || type == "RMSNormalization") &&
           infos.size() > 1 && xDims) {
         int64_t rank = xDims->size();
