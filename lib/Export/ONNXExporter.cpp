@@ -348,7 +348,7 @@ llvm::Error Exporter::exportSubgraph(Region &region, DictionaryAttr info,
     return all && i < all.size() ? dyn_cast<ArrayAttr>(all[i]) : nullptr;
   };
   usedFrames.emplace_back();
-  auto popFrame = llvm::make_scope_exit([&] { usedFrames.pop_back(); });
+  llvm::scope_exit popFrame([&] { usedFrames.pop_back(); });
   Block &block = region.front();
   for (BlockArgument arg : block.getArguments()) {
     std::string wanted;

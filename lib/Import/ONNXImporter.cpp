@@ -397,14 +397,14 @@ llvm::Error Importer::importSubgraph(onnx::GraphProto &graph, Region &region,
   currentTypes = &graphTypes[&graph];
   std::string outerPrefix = labelPrefix;
   labelPrefix = nodeLabel + " > ";
-  auto restore = llvm::make_scope_exit([&] {
+  llvm::scope_exit restore([&] {
     currentNone = outerNone;
     currentTypes = outerTypes;
     labelPrefix = outerPrefix;
   });
   Block *block = builder.createBlock(&region);
   scope.push();
-  auto popScope = llvm::make_scope_exit([&] { scope.pop(); });
+  llvm::scope_exit popScope([&] { scope.pop(); });
   auto emptyDims = builder.getArrayAttr({});
   SmallVector<Attribute> inputNames, inputDims, outputDims;
   for (const auto &input : graph.input()) {
@@ -430,11 +430,12 @@ llvm::Error Importer::importSubgraph(onnx::GraphProto &graph, Region &region,
                    output.name() + "' is not defined");
     outputs.push_back(value);
     ArrayAttr dims;
-    if (output.has_type())
+    if (output.has_type()) {
       if (auto declared = importType(output.type()))
         dims = declared->dimParams;
       else
         llvm::consumeError(declared.takeError());
+    }
     outputDims.push_back(dims ? dims : emptyDims);
   }
   YieldOp::create(builder, builder.getUnknownLoc(), outputs);

@@ -103,7 +103,7 @@ llvm::Error pith::emitSharedLibrary(LoweredModel &model, llvm::StringRef path) {
   llvm::SmallString<128> objectPath;
   if (std::error_code ec = llvm::sys::fs::createTemporaryFile("pith", "o", objectPath))
     return error("cannot create a temporary object file: " + ec.message());
-  auto removeObject = llvm::make_scope_exit([&] { llvm::sys::fs::remove(objectPath); });
+  llvm::scope_exit removeObject([&] { llvm::sys::fs::remove(objectPath); });
   {
     std::error_code ec;
     llvm::raw_fd_ostream object(objectPath, ec);
