@@ -153,4 +153,45 @@ double floatAttr(Operation *op, StringRef name, double fallback) {
   return fallback;
 }
 
+StringRef stringAttr(Operation *op, StringRef name, StringRef fallback) {
+  if (auto attr =
+          dyn_cast_or_null<StringAttr>(op->getAttrDictionary().get(name)))
+    return attr.getValue();
+  return fallback;
+}
+
+FailureOr<RankedTensorType> staticSpatialType(Operation *op, Value value,
+                                              StringRef what, int64_t minRank) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || type.getRank() < minRank)
+    return op->emitError() << what
+                           << " must be a ranked tensor of rank >= " << minRank,
+           failure();
+  for (int64_t d = 1; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      return op->emitError() << what
+                             << " needs static dimensions after the batch "
+                                "dimension",
+             failure();
+  return type;
+}
+
+Value emptyBatched(OpBuilder &b, Location loc, RankedTensorType type,
+                   Value batchSource) {
+  SmallVector<Value> sizes;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      sizes.push_back(tensor::DimOp::create(b, loc, batchSource, d));
+  return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(),
+                                 sizes);
+}
+
+SmallVector<utils::IteratorType> iteratorTypes(int64_t parallel,
+                                               int64_t reduction) {
+  SmallVector<utils::IteratorType> types(parallel,
+                                         utils::IteratorType::parallel);
+  types.append(reduction, utils::IteratorType::reduction);
+  return types;
+}
+
 } // namespace pith::lowering

@@ -7,6 +7,7 @@
 #ifndef PITH_LIB_CONVERSION_ONNXTOLINALG_LOWERINGUTILS_H
 #define PITH_LIB_CONVERSION_ONNXTOLINALG_LOWERINGUTILS_H
 
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -54,6 +55,26 @@ std::optional<llvm::SmallVector<int64_t>> constantInts(mlir::Value value);
 int64_t intAttr(mlir::Operation *op, llvm::StringRef name, int64_t fallback);
 /// The attribute of `op` as a float, or `fallback`.
 double floatAttr(mlir::Operation *op, llvm::StringRef name, double fallback);
+
+/// The string attribute of `op`, or `fallback`.
+llvm::StringRef stringAttr(mlir::Operation *op, llvm::StringRef name,
+                           llvm::StringRef fallback);
+
+/// A ranked input whose dimensions after the first are static, or failure
+/// with an error naming `what` on `op`.
+llvm::FailureOr<mlir::RankedTensorType> staticSpatialType(mlir::Operation *op,
+                                                          mlir::Value value,
+                                                          llvm::StringRef what,
+                                                          int64_t minRank = 3);
+
+/// A tensor.empty of `type` whose dynamic dimension 0 (the batch) comes
+/// from dimension 0 of `batchSource`.
+mlir::Value emptyBatched(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::RankedTensorType type, mlir::Value batchSource);
+
+/// `parallel` parallel iterators followed by `reduction` reduction ones.
+llvm::SmallVector<mlir::utils::IteratorType> iteratorTypes(int64_t parallel,
+                                                           int64_t reduction);
 
 } // namespace pith::lowering
 

@@ -43,6 +43,7 @@ const ONNXLoweringTable &pith::getONNXLoweringTable() {
     populateShapeLowerings(t);
     populateReductionLowerings(t);
     populateConvLowerings(t);
+    populateResampleLowerings(t);
     populateQuantizationLowerings(t);
     populateRecurrentLowerings(t);
     populateSignalLowerings(t);

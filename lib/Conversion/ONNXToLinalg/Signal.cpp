@@ -144,14 +144,6 @@ Value roundTo(OpBuilder &b, Location loc, RankedTensorType type, Value value,
                      });
 }
 
-SmallVector<utils::IteratorType> loopTypes(int64_t parallel,
-                                           int64_t reduction) {
-  SmallVector<utils::IteratorType> types(parallel,
-                                         utils::IteratorType::parallel);
-  types.append(reduction, utils::IteratorType::reduction);
-  return types;
-}
-
 //===----------------------------------------------------------------------===//
 // DFT
 //===----------------------------------------------------------------------===//
@@ -273,7 +265,7 @@ FailureOr<SmallVector<Value>> lowerDFT(Operation *op, ArrayRef<Value> operands,
   Value sums =
       linalg::GenericOp::create(
           rewriter, loc, TypeRange{init.getType()}, inputs, ValueRange{init},
-          maps, loopTypes(rank, 1),
+          maps, iteratorTypes(rank, 1),
           [&](OpBuilder &nb, Location nloc, ValueRange args) {
             ImplicitLocOpBuilder b(nloc, nb);
             Math64 f{b};
@@ -428,7 +420,7 @@ FailureOr<SmallVector<Value>> lowerSTFT(Operation *op, ArrayRef<Value> operands,
   Value sums =
       linalg::GenericOp::create(
           rewriter, loc, TypeRange{init.getType()}, ValueRange{window},
-          ValueRange{init}, maps, loopTypes(4, 1),
+          ValueRange{init}, maps, iteratorTypes(4, 1),
           [&](OpBuilder &nb, Location nloc, ValueRange args) {
             ImplicitLocOpBuilder b(nloc, nb);
             Math64 f{b};
@@ -502,7 +494,7 @@ FailureOr<SmallVector<Value>> lowerWindow(Operation *op,
       linalg::GenericOp::create(
           rewriter, loc, TypeRange{*result}, ValueRange{}, ValueRange{init},
           ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(1)},
-          loopTypes(1, 0),
+          iteratorTypes(1, 0),
           [&](OpBuilder &nb, Location nloc, ValueRange) {
             ImplicitLocOpBuilder b(nloc, nb);
             Math64 f{b};
@@ -586,7 +578,7 @@ lowerMelWeightMatrix(Operation *op, ArrayRef<Value> operands,
       linalg::GenericOp::create(
           rewriter, loc, TypeRange{*result}, ValueRange{}, ValueRange{init},
           ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(2)},
-          loopTypes(2, 0),
+          iteratorTypes(2, 0),
           [&](OpBuilder &nb, Location nloc, ValueRange) {
             ImplicitLocOpBuilder b(nloc, nb);
             Math64 f{b};

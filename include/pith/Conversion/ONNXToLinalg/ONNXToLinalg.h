@@ -52,6 +52,7 @@ void populateMatMulLowerings(ONNXLoweringTable &table);
 void populateShapeLowerings(ONNXLoweringTable &table);
 void populateReductionLowerings(ONNXLoweringTable &table);
 void populateConvLowerings(ONNXLoweringTable &table);
+void populateResampleLowerings(ONNXLoweringTable &table);
 void populateQuantizationLowerings(ONNXLoweringTable &table);
 void populateRecurrentLowerings(ONNXLoweringTable &table);
 void populateSignalLowerings(ONNXLoweringTable &table);
