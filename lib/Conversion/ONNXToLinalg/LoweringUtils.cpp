@@ -86,6 +86,46 @@ Value elementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
   return generic.getResult(0);
 }
 
+std::optional<MatMulIndexing> matmulIndexing(OpBuilder &b, RankedTensorType lhs,
+                                             RankedTensorType rhs,
+                                             RankedTensorType result) {
+  bool hasM = lhs.getRank() >= 2, hasN = rhs.getRank() >= 2;
+  int64_t batch = result.getRank() - hasM - hasN;
+  if (batch < 0)
+    return std::nullopt;
+  MatMulIndexing ix;
+  ix.numLoops = batch + hasM + hasN + 1;
+  ix.m = b.getAffineDimExpr(batch);
+  ix.n = b.getAffineDimExpr(batch + hasM);
+  ix.k = b.getAffineDimExpr(ix.numLoops - 1);
+  auto batchExprs = [&](RankedTensorType type, int64_t own) {
+    SmallVector<AffineExpr> exprs;
+    int64_t operandBatch = type.getRank() - own;
+    for (int64_t d = 0; d < operandBatch; ++d) {
+      int64_t loop = batch - operandBatch + d;
+      bool broadcast = type.getDimSize(d) == 1 && result.getDimSize(loop) != 1;
+      exprs.push_back(broadcast ? b.getAffineConstantExpr(0)
+                                : b.getAffineDimExpr(loop));
+    }
+    return exprs;
+  };
+  ix.lhs = batchExprs(lhs, hasM ? 2 : 1);
+  if (hasM)
+    ix.lhs.push_back(ix.m);
+  ix.lhs.push_back(ix.k);
+  ix.rhs = batchExprs(rhs, hasN ? 2 : 1);
+  ix.rhs.push_back(ix.k);
+  if (hasN)
+    ix.rhs.push_back(ix.n);
+  for (int64_t d = 0; d < batch; ++d)
+    ix.out.push_back(b.getAffineDimExpr(d));
+  if (hasM)
+    ix.out.push_back(ix.m);
+  if (hasN)
+    ix.out.push_back(ix.n);
+  return ix;
+}
+
 Value scalarConstant(OpBuilder &b, Location loc, Type type, double value) {
   if (isa<FloatType>(type))
     return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));

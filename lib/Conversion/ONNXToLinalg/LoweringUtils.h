@@ -38,6 +38,20 @@ mlir::Value elementwise(mlir::OpBuilder &b, mlir::Location loc,
                         mlir::RankedTensorType resultType,
                         mlir::ValueRange inputs, ScalarBody body);
 
+/// Loops and operand indexing of a numpy matmul over loops (batch..., m?,
+/// n?, k): 1-D operands gain and then lose a dimension (no m or no n), and
+/// static size-1 batch dimensions broadcast.
+struct MatMulIndexing {
+  unsigned numLoops;
+  mlir::AffineExpr m, n, k;
+  llvm::SmallVector<mlir::AffineExpr> lhs, rhs, out;
+};
+/// Nullopt when the result's rank does not fit the operands'.
+std::optional<MatMulIndexing> matmulIndexing(mlir::OpBuilder &b,
+                                             mlir::RankedTensorType lhs,
+                                             mlir::RankedTensorType rhs,
+                                             mlir::RankedTensorType result);
+
 /// A scalar constant of an integer or float type.
 mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Type type, double value);

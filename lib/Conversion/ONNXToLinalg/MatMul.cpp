@@ -147,42 +147,13 @@ FailureOr<SmallVector<Value>> lowerMatMul(Operation *op, ArrayRef<Value> operand
     return SmallVector<Value>{tensor::ExpandShapeOp::create(
         rewriter, loc, *result, product, collapseLeading(rank, 3))};
   }
-  // numpy matmul: 1-D operands gain and then lose a dimension; batch
-  // dimensions broadcast.
-  bool hasM = aType.getRank() >= 2, hasN = bType.getRank() >= 2;
-  int64_t batch = result->getRank() - hasM - hasN;
-  unsigned numLoops = batch + hasM + hasN + 1;
-  AffineExpr m = rewriter.getAffineDimExpr(batch);
-  AffineExpr n = rewriter.getAffineDimExpr(batch + hasM);
-  AffineExpr k = rewriter.getAffineDimExpr(numLoops - 1);
-  auto batchExprs = [&](RankedTensorType type, int64_t own) {
-    SmallVector<AffineExpr> exprs;
-    int64_t operandBatch = type.getRank() - own;
-    for (int64_t d = 0; d < operandBatch; ++d) {
-      int64_t loop = batch - operandBatch + d;
-      bool broadcast = type.getDimSize(d) == 1 && result->getDimSize(loop) != 1;
-      exprs.push_back(broadcast ? rewriter.getAffineConstantExpr(0)
-                                : rewriter.getAffineDimExpr(loop));
-    }
-    return exprs;
-  };
-  SmallVector<AffineExpr> lhs = batchExprs(aType, hasM ? 2 : 1);
-  if (hasM)
-    lhs.push_back(m);
-  lhs.push_back(k);
-  SmallVector<AffineExpr> rhs = batchExprs(bType, hasN ? 2 : 1);
-  rhs.push_back(k);
-  if (hasN)
-    rhs.push_back(n);
-  SmallVector<AffineExpr> out;
-  for (int64_t d = 0; d < batch; ++d)
-    out.push_back(rewriter.getAffineDimExpr(d));
-  if (hasM)
-    out.push_back(m);
-  if (hasN)
-    out.push_back(n);
-  return SmallVector<Value>{contraction(rewriter, loc, *result, a, b, numLoops,
-                                        lhs, rhs, out, {a, b})};
+  // numpy matmul: 1-D operands and broadcast batch dimensions.
+  std::optional<MatMulIndexing> ix = matmulIndexing(rewriter, aType, bType, *result);
+  if (!ix)
+    return op->emitError("result rank does not match the operands"), failure();
+  return SmallVector<Value>{contraction(rewriter, loc, *result, a, b,
+                                        ix->numLoops, ix->lhs, ix->rhs, ix->out,
+                                        {a, b})};
 }
 
 /// Gemm: alpha * op(A) * op(B) + beta * C, op = optional transpose.

@@ -432,41 +432,13 @@ FailureOr<Value> integerMatMul(Operation *op, OpBuilder &b, Location loc,
   MLIRContext *ctx = b.getContext();
   auto aType = cast<RankedTensorType>(lhs.value.getType());
   auto bType = cast<RankedTensorType>(rhs.value.getType());
-  bool hasM = aType.getRank() >= 2, hasN = bType.getRank() >= 2;
-  int64_t batch = resultType.getRank() - hasM - hasN;
-  if (batch < 0)
+  std::optional<MatMulIndexing> ix = matmulIndexing(b, aType, bType, resultType);
+  if (!ix)
     return op->emitError("result rank does not match the operands"), failure();
-  unsigned numLoops = batch + hasM + hasN + 1;
-  AffineExpr m = b.getAffineDimExpr(batch);
-  AffineExpr n = b.getAffineDimExpr(batch + hasM);
-  AffineExpr k = b.getAffineDimExpr(numLoops - 1);
-  auto batchExprs = [&](RankedTensorType type, int64_t own) {
-    SmallVector<AffineExpr> exprs;
-    int64_t operandBatch = type.getRank() - own;
-    for (int64_t d = 0; d < operandBatch; ++d) {
-      int64_t loop = batch - operandBatch + d;
-      bool broadcast =
-          type.getDimSize(d) == 1 && resultType.getDimSize(loop) != 1;
-      exprs.push_back(broadcast ? b.getAffineConstantExpr(0)
-                                : b.getAffineDimExpr(loop));
-    }
-    return exprs;
-  };
-  SmallVector<AffineExpr> aExprs = batchExprs(aType, hasM ? 2 : 1);
-  if (hasM)
-    aExprs.push_back(m);
-  aExprs.push_back(k);
-  SmallVector<AffineExpr> bExprs = batchExprs(bType, hasN ? 2 : 1);
-  bExprs.push_back(k);
-  if (hasN)
-    bExprs.push_back(n);
-  SmallVector<AffineExpr> outExprs;
-  for (int64_t d = 0; d < batch; ++d)
-    outExprs.push_back(b.getAffineDimExpr(d));
-  if (hasM)
-    outExprs.push_back(m);
-  if (hasN)
-    outExprs.push_back(n);
+  unsigned numLoops = ix->numLoops;
+  AffineExpr m = ix->m, n = ix->n;
+  bool hasM = aType.getRank() >= 2, hasN = bType.getRank() >= 2;
+  SmallVector<AffineExpr> aExprs = ix->lhs, bExprs = ix->rhs, outExprs = ix->out;
 
   SmallVector<Value> inputs = {lhs.value, rhs.value};
   SmallVector<AffineMap> maps = {AffineMap::get(numLoops, 0, aExprs, ctx),
