@@ -2,7 +2,8 @@
 //
 // onnx -> linalg on tensors (Pith's conversion), elementwise fusion,
 // one-shot bufferization with results turned into caller-allocated
-// out-parameters, deallocation of temporaries, loops, and the LLVM dialect.
+// out-parameters, deallocation of temporaries, loops (OpenMP-parallel where
+// large), and the LLVM dialect.
 // Math functions without an LLVM intrinsic call libm.
 //
 //===----------------------------------------------------------------------===//
@@ -42,9 +43,17 @@ void pith::buildCPUBufferizePipeline(OpPassManager &pm) {
 }
 
 void pith::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
-  // Matmuls and convolutions run in tuned kernels; the rest becomes loops.
+  // Matmuls and convolutions run in tuned kernels; the rest becomes loops,
+  // the outer dimensions of the large ones shared among threads by OpenMP
+  // (the runtime oneDNN's kernels use too, so one pool serves both).
   pm.addPass(createLinalgToKernelCallsPass());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createParallelizeLoopsPass());
+  pm.addPass(createConvertSCFToOpenMPPass());
+  // The OpenMP conversion wraps each loop body in memref.alloca_scope; it
+  // allocates nothing here, and canonicalization inlines it before scf.for
+  // loops inside become multi-block control flow (which the scope forbids).
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(createApproximateMathPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
@@ -60,6 +69,7 @@ void pith::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 

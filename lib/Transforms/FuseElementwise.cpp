@@ -29,8 +29,12 @@ struct FuseElementwisePass
     RewritePatternSet patterns(&getContext());
     linalg::ControlFusionFn onlyParallelProducers = [](OpOperand *operand) {
       auto producer = operand->get().getDefiningOp<linalg::LinalgOp>();
+      // A producer with several users would be recomputed inside each of
+      // them: along a transformer's residual stream that re-runs every
+      // earlier layer's elementwise work in every later layer.
       return producer && isa<linalg::GenericOp>(producer) &&
-             producer.getNumReductionLoops() == 0;
+             producer.getNumReductionLoops() == 0 &&
+             operand->get().hasOneUse();
     };
     linalg::populateElementwiseOpsFusionPatterns(patterns, onlyParallelProducers);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

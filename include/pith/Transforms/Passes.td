@@ -68,4 +68,24 @@ def ApproximateMathPass : Pass<"pith-approximate-math"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def ParallelizeLoopsPass : Pass<"pith-parallelize-loops", "mlir::func::FuncOp"> {
+  let summary = "Choose which scf.parallel loops run on several threads";
+  let description = [{
+    Keeps, of each outermost scf.parallel nest, the fewest leading dimensions
+    that give every thread several chunks of work, and turns the remaining
+    dimensions, nested parallel loops and nests too small to pay for a
+    fork/join into scf.for. What stays parallel becomes OpenMP
+    work-sharing loops (convert-scf-to-openmp); what became scf.for keeps
+    its innermost, contiguous dimension as a plain loop LLVM vectorizes.
+  }];
+  let options = [
+    Option<"minIterations", "min-iterations", "int64_t", /*default=*/"16384",
+           "Nests with fewer iterations in all (parallel and inner loops "
+           "together) run on one thread">,
+    Option<"minChunks", "min-chunks", "int64_t", /*default=*/"64",
+           "Parallel iterations to keep at least, so threads balance">,
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect"];
+}
+
 #endif // PITH_TRANSFORMS_PASSES_TD
