@@ -38,8 +38,15 @@ struct PithModel {
   std::unique_ptr<ArenaPool> arenas;
 
   ~PithModel() {
-    if (weights)
+    if (weights) {
+      // The kernels (linked by the model library) may hold reordered copies
+      // of these weights, keyed by address.
+      using Forget = void (*)(const void *, const void *);
+      if (library)
+        if (auto forget = reinterpret_cast<Forget>(dlsym(library, "pith_kernel_forget_weights")))
+          forget(weights, weights + weightsSize);
       munmap(const_cast<char *>(weights), weightsSize);
+    }
     if (library)
       dlclose(library);
   }

@@ -1,7 +1,8 @@
 //===- CPUKernels.cpp - Matmul and convolution kernels for generated code -===//
 //
 // What `pith-linalg-to-kernel-calls` calls: f32 matmul, batched matmul and
-// NCHW convolution on oneDNN, which picks blocked, AVX-512/AVX2 code for the
+// convolution (NCHW, or NHWC from pith-convolutions-to-nhwc) on oneDNN,
+// which picks blocked, AVX-512/AVX2 code for the
 // host and runs it on all cores (OpenMP). Each keeps linalg's semantics of
 // accumulating into the output (oneDNN's "sum" post-op), so the bias or zero
 // the generated code put there first is kept.
@@ -11,11 +12,17 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "pith/Kernels/CPUKernels.h"
+
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <unordered_map>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -106,6 +113,185 @@ void matmul(const char *name, MemRef<Rank> *a, MemRef<Rank> *b, MemRef<Rank> *c)
     fatal(name, e);
   }
 }
+
+/// An NHWC tensor as oneDNN's logical NCHW dimensions with channels-last
+/// strides.
+dnnl::memory::desc channelsLast(const MemRef<4> &m) {
+  return dnnl::memory::desc({m.sizes[0], m.sizes[3], m.sizes[1], m.sizes[2]},
+                            dnnl::memory::data_type::f32,
+                            {m.strides[0], m.strides[3], m.strides[1], m.strides[2]});
+}
+
+dnnl::memory::desc weightsOf(const MemRef<4> &w) { return w.desc(); }
+
+/// Depthwise weights [C,KH,KW] as oneDNN's grouped layout
+/// [G, O/G = 1, I/G = 1, KH, KW].
+dnnl::memory::desc depthwiseWeightsOf(const MemRef<3> &w) {
+  return dnnl::memory::desc({w.sizes[0], 1, 1, w.sizes[1], w.sizes[2]},
+                            dnnl::memory::data_type::f32,
+                            {w.strides[0], w.strides[0], w.strides[0], w.strides[1],
+                             w.strides[2]});
+}
+
+/// Weights in the layout a primitive chose, reordered once per weights
+/// buffer and kept until the runtime unloads the model's weights
+/// (pith_kernel_forget_weights). Keyed by address and layout.
+using WeightsKey = std::pair<const void *, std::vector<int64_t>>;
+std::mutex &weightsMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+std::map<WeightsKey, dnnl::memory> &reorderedWeights() {
+  static std::map<WeightsKey, dnnl::memory> cache;
+  return cache;
+}
+
+std::vector<int64_t> layoutKey(const dnnl::memory::desc &desc) {
+  const dnnl_memory_desc_t &raw = desc.data;
+  std::vector<int64_t> key(raw.dims, raw.dims + raw.ndims);
+  key.push_back(raw.format_kind);
+  if (raw.format_kind == dnnl_blocked) {
+    const auto &blocking = raw.format_desc.blocking;
+    key.insert(key.end(), blocking.strides, blocking.strides + raw.ndims);
+    key.insert(key.end(), blocking.inner_blks, blocking.inner_blks + blocking.inner_nblks);
+    key.insert(key.end(), blocking.inner_idxs, blocking.inner_idxs + blocking.inner_nblks);
+  }
+  return key;
+}
+
+dnnl::memory weightsInLayout(const dnnl::memory::desc &given, float *data,
+                             const dnnl::memory::desc &wanted, dnnl::stream &stream) {
+  dnnl::memory original(given, cpuEngine(), data);
+  if (given == wanted)
+    return original;
+  std::lock_guard<std::mutex> lock(weightsMutex());
+  WeightsKey key{data, layoutKey(wanted)};
+  auto &cache = reorderedWeights();
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    dnnl::memory reordered(wanted, cpuEngine());
+    dnnl::reorder(original, reordered).execute(stream, original, reordered);
+    stream.wait();
+    it = cache.emplace(key, reordered).first;
+  }
+  return it->second;
+}
+
+/// What follows a convolution in one call: Y = clip(conv + bias[c] +
+/// residual, lo, hi), or, without one, linalg's Y += conv.
+struct Epilogue {
+  float *bias = nullptr;
+  float *residual = nullptr;
+  dnnl::memory::desc residualDesc;
+  float lo = -std::numeric_limits<float>::infinity();
+  float hi = std::numeric_limits<float>::infinity();
+  bool fused = false;
+
+  std::vector<int64_t> key() const {
+    std::vector<int64_t> key = {fused, bias != nullptr, residual != nullptr};
+    if (residual) {
+      auto part = layoutKey(residualDesc);
+      key.insert(key.end(), part.begin(), part.end());
+    }
+    for (float bound : {lo, hi}) {
+      int32_t bits;
+      std::memcpy(&bits, &bound, sizeof(bits));
+      key.push_back(bits);
+    }
+    return key;
+  }
+
+  dnnl::primitive_attr attributes() const {
+    if (!fused)
+      return accumulate();
+    dnnl::post_ops ops;
+    if (residual)
+      ops.append_binary(dnnl::algorithm::binary_add, residualDesc);
+    if (lo > -std::numeric_limits<float>::infinity() ||
+        hi < std::numeric_limits<float>::infinity())
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip,
+                         std::max(lo, -std::numeric_limits<float>::max()),
+                         std::min(hi, std::numeric_limits<float>::max()));
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    return attr;
+  }
+};
+
+/// Y (+)= conv(X, W) and its epilogue: source and destination in the layouts
+/// given, weights in whatever layout oneDNN's fastest implementation for
+/// them wants.
+void convolution(const char *name, const dnnl::memory::desc &xDesc,
+                 const dnnl::memory::desc &wDesc, const dnnl::memory::desc &yDesc,
+                 float *x, float *w, float *y, std::array<int64_t, 2> strides,
+                 std::array<int64_t, 2> dilations, const Epilogue &epilogue = {}) {
+  // The primitive, and the weights layout it chose.
+  using Convolution = std::pair<dnnl::convolution_forward, dnnl::memory::desc>;
+  static PrimitiveCache<Convolution> cache;
+  try {
+    std::vector<int64_t> key = layoutKey(xDesc);
+    for (const auto &desc : {wDesc, yDesc}) {
+      auto part = layoutKey(desc);
+      key.insert(key.end(), part.begin(), part.end());
+    }
+    key.insert(key.end(), {strides[0], strides[1], dilations[0], dilations[1]});
+    auto epilogueKey = epilogue.key();
+    key.insert(key.end(), epilogueKey.begin(), epilogueKey.end());
+    dnnl::memory::desc biasDesc({yDesc.dims()[1]}, dnnl::memory::data_type::f32,
+                                dnnl::memory::format_tag::a);
+    auto [primitive, weightsLayout] = cache.get(key, [&] {
+      dnnl::memory::desc anyWeights(wDesc.dims(), dnnl::memory::data_type::f32,
+                                    dnnl::memory::format_tag::any);
+      // oneDNN counts dilation from 0 (0 = dense).
+      auto desc = epilogue.bias
+                      ? dnnl::convolution_forward::desc(
+                            dnnl::prop_kind::forward_inference,
+                            dnnl::algorithm::convolution_direct, xDesc, anyWeights,
+                            biasDesc, yDesc, {strides[0], strides[1]},
+                            {dilations[0] - 1, dilations[1] - 1}, {0, 0}, {0, 0})
+                      : dnnl::convolution_forward::desc(
+                            dnnl::prop_kind::forward_inference,
+                            dnnl::algorithm::convolution_direct, xDesc, anyWeights, yDesc,
+                            {strides[0], strides[1]},
+                            {dilations[0] - 1, dilations[1] - 1}, {0, 0}, {0, 0});
+      dnnl::convolution_forward::primitive_desc chosen(desc, epilogue.attributes(),
+                                                       cpuEngine());
+      return Convolution(dnnl::convolution_forward(chosen), chosen.weights_desc());
+    });
+    dnnl::stream stream(cpuEngine());
+    dnnl::memory wm = weightsInLayout(wDesc, w, weightsLayout, stream);
+    dnnl::memory xm(xDesc, cpuEngine(), x);
+    dnnl::memory ym(yDesc, cpuEngine(), y);
+    std::unordered_map<int, dnnl::memory> args = {
+        {DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}};
+    if (epilogue.bias)
+      args[DNNL_ARG_BIAS] = dnnl::memory(biasDesc, cpuEngine(), epilogue.bias);
+    if (epilogue.residual)
+      args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] =
+          dnnl::memory(epilogue.residualDesc, cpuEngine(), epilogue.residual);
+    primitive.execute(stream, args);
+    stream.wait();
+  } catch (const dnnl::error &e) {
+    fatal(name, e);
+  }
+}
+
+/// The epilogue operands of a fused call; `present` says which were given
+/// (1: bias, 2: residual).
+Epilogue epilogueOf(MemRef<1> *bias, MemRef<4> *residual, int64_t present, float lo,
+                    float hi) {
+  Epilogue epilogue;
+  epilogue.fused = true;
+  if (present & 1)
+    epilogue.bias = bias->data();
+  if (present & 2) {
+    epilogue.residual = residual->data();
+    epilogue.residualDesc = channelsLast(*residual);
+  }
+  epilogue.lo = lo;
+  epilogue.hi = hi;
+  return epilogue;
+}
 } // namespace
 
 extern "C" {
@@ -126,31 +312,9 @@ void _mlir_ciface_pith_kernel_batch_matmul_f32(MemRef<3> *a, MemRef<3> *b,
 void _mlir_ciface_pith_kernel_conv2d_nchw_f32(MemRef<4> *x, MemRef<4> *w, MemRef<4> *y,
                                               int64_t strideH, int64_t strideW,
                                               int64_t dilationH, int64_t dilationW) {
-  static PrimitiveCache<dnnl::convolution_forward> cache;
-  try {
-    auto xDims = x->dims(), wDims = w->dims(), yDims = y->dims();
-    auto xSteps = x->steps(), wSteps = w->steps(), ySteps = y->steps();
-    dnnl::convolution_forward primitive = cache.get(
-        keyOf({&xDims, &wDims, &yDims, &xSteps, &wSteps, &ySteps},
-              {strideH, strideW, dilationH, dilationW}),
-        [&] {
-          // oneDNN counts dilation from 0 (0 = dense).
-          dnnl::convolution_forward::desc desc(
-              dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-              x->desc(), w->desc(), y->desc(), {strideH, strideW},
-              {dilationH - 1, dilationW - 1}, {0, 0}, {0, 0});
-          return dnnl::convolution_forward(dnnl::convolution_forward::primitive_desc(
-              desc, accumulate(), cpuEngine()));
-        });
-    dnnl::stream stream(cpuEngine());
-    dnnl::memory xm(x->desc(), cpuEngine(), x->data());
-    dnnl::memory wm(w->desc(), cpuEngine(), w->data());
-    dnnl::memory ym(y->desc(), cpuEngine(), y->data());
-    primitive.execute(stream, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}});
-    stream.wait();
-  } catch (const dnnl::error &e) {
-    fatal("pith_kernel_conv2d_nchw_f32", e);
-  }
+  convolution("pith_kernel_conv2d_nchw_f32", x->desc(), weightsOf(*w), y->desc(),
+              x->data(), w->data(), y->data(), {strideH, strideW},
+              {dilationH, dilationW});
 }
 
 /// Y += depthwise_conv(X, W) for X [N,C,H,W] (already padded), W [C,KH,KW],
@@ -158,35 +322,63 @@ void _mlir_ciface_pith_kernel_conv2d_nchw_f32(MemRef<4> *x, MemRef<4> *w, MemRef
 void _mlir_ciface_pith_kernel_depthwise_conv2d_nchw_f32(
     MemRef<4> *x, MemRef<3> *w, MemRef<4> *y, int64_t strideH, int64_t strideW,
     int64_t dilationH, int64_t dilationW) {
-  static PrimitiveCache<dnnl::convolution_forward> cache;
-  try {
-    // Weights as oneDNN's grouped layout [G, O/G = 1, I/G = 1, KH, KW].
-    dnnl::memory::dims wDims = {w->sizes[0], 1, 1, w->sizes[1], w->sizes[2]};
-    dnnl::memory::dims wSteps = {w->strides[0], w->strides[0], w->strides[0],
-                                 w->strides[1], w->strides[2]};
-    dnnl::memory::desc wDesc(wDims, dnnl::memory::data_type::f32, wSteps);
-    auto xDims = x->dims(), yDims = y->dims();
-    auto xSteps = x->steps(), ySteps = y->steps();
-    dnnl::convolution_forward primitive = cache.get(
-        keyOf({&xDims, &wDims, &yDims, &xSteps, &wSteps, &ySteps},
-              {strideH, strideW, dilationH, dilationW}),
-        [&] {
-          dnnl::convolution_forward::desc desc(
-              dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-              x->desc(), wDesc, y->desc(), {strideH, strideW},
-              {dilationH - 1, dilationW - 1}, {0, 0}, {0, 0});
-          return dnnl::convolution_forward(dnnl::convolution_forward::primitive_desc(
-              desc, accumulate(), cpuEngine()));
-        });
-    dnnl::stream stream(cpuEngine());
-    dnnl::memory xm(x->desc(), cpuEngine(), x->data());
-    dnnl::memory wm(wDesc, cpuEngine(), w->data());
-    dnnl::memory ym(y->desc(), cpuEngine(), y->data());
-    primitive.execute(stream, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}});
-    stream.wait();
-  } catch (const dnnl::error &e) {
-    fatal("pith_kernel_depthwise_conv2d_nchw_f32", e);
-  }
+  convolution("pith_kernel_depthwise_conv2d_nchw_f32", x->desc(), depthwiseWeightsOf(*w),
+              y->desc(), x->data(), w->data(), y->data(), {strideH, strideW},
+              {dilationH, dilationW});
+}
+
+/// Channels last: Y += conv(X, W) for X [N,H,W,C] (already padded),
+/// W [F,C,KH,KW] as in ONNX, Y [N,OH,OW,F].
+void _mlir_ciface_pith_kernel_conv2d_nhwc_fchw_f32(MemRef<4> *x, MemRef<4> *w,
+                                                   MemRef<4> *y, int64_t strideH,
+                                                   int64_t strideW, int64_t dilationH,
+                                                   int64_t dilationW) {
+  convolution("pith_kernel_conv2d_nhwc_fchw_f32", channelsLast(*x), weightsOf(*w),
+              channelsLast(*y), x->data(), w->data(), y->data(), {strideH, strideW},
+              {dilationH, dilationW});
+}
+
+/// Channels last, depthwise: X [N,H,W,C] (already padded), W [C,KH,KW],
+/// Y [N,OH,OW,C].
+void _mlir_ciface_pith_kernel_depthwise_conv2d_nhwc_f32(
+    MemRef<4> *x, MemRef<3> *w, MemRef<4> *y, int64_t strideH, int64_t strideW,
+    int64_t dilationH, int64_t dilationW) {
+  convolution("pith_kernel_depthwise_conv2d_nhwc_f32", channelsLast(*x),
+              depthwiseWeightsOf(*w), channelsLast(*y), x->data(), w->data(), y->data(),
+              {strideH, strideW}, {dilationH, dilationW});
+}
+
+/// Z = clip(conv(X, W) + bias[c] + R, lo, hi), channels last: X
+/// [N,H,W,C] (already padded), W [F,C,KH,KW], bias [F], R and Z
+/// [N,OH,OW,F]; `present` says whether bias (1) and R (2) were given.
+void _mlir_ciface_pith_kernel_conv2d_nhwc_fchw_f32_fused(
+    MemRef<4> *x, MemRef<4> *w, MemRef<1> *bias, MemRef<4> *residual, MemRef<4> *z,
+    int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
+    int64_t present, float lo, float hi) {
+  convolution("pith_kernel_conv2d_nhwc_fchw_f32_fused", channelsLast(*x), weightsOf(*w),
+              channelsLast(*z), x->data(), w->data(), z->data(), {strideH, strideW},
+              {dilationH, dilationW}, epilogueOf(bias, residual, present, lo, hi));
+}
+
+/// The depthwise form of the fused call: W [C,KH,KW].
+void _mlir_ciface_pith_kernel_depthwise_conv2d_nhwc_f32_fused(
+    MemRef<4> *x, MemRef<3> *w, MemRef<1> *bias, MemRef<4> *residual, MemRef<4> *z,
+    int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
+    int64_t present, float lo, float hi) {
+  convolution("pith_kernel_depthwise_conv2d_nhwc_f32_fused", channelsLast(*x),
+              depthwiseWeightsOf(*w), channelsLast(*z), x->data(), w->data(), z->data(),
+              {strideH, strideW}, {dilationH, dilationW},
+              epilogueOf(bias, residual, present, lo, hi));
+}
+
+void pith_kernel_forget_weights(const void *begin, const void *end) {
+  std::lock_guard<std::mutex> lock(weightsMutex());
+  auto &cache = reorderedWeights();
+  for (auto it = cache.begin(); it != cache.end();)
+    if (it->first.first >= begin && it->first.first < end)
+      it = cache.erase(it);
+    else
+      ++it;
 }
 
 } // extern "C"

@@ -26,6 +26,8 @@ using namespace mlir;
 
 void pith::buildCPUBufferizePipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createConvolutionsToNHWCPass());
+  pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createFuseElementwisePass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
@@ -47,6 +49,7 @@ void pith::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
   // the outer dimensions of the large ones shared among threads by OpenMP
   // (the runtime oneDNN's kernels use too, so one pool serves both).
   pm.addPass(createLinalgToKernelCallsPass());
+  pm.addNestedPass<func::FuncOp>(createStridedCopiesToLinalgPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createParallelizeLoopsPass());
   pm.addPass(createConvertSCFToOpenMPPass());

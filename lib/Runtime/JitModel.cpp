@@ -9,6 +9,7 @@
 
 #include "pith/Runtime/JitModel.h"
 
+#include "pith/Kernels/CPUKernels.h"
 #include "pith/Runtime/ArenaPool.h"
 #include "pith/Runtime/Compilation.h"
 #include "pith/Runtime/MemRefDescriptor.h"
@@ -32,7 +33,11 @@ struct JitModel::Impl {
 };
 
 JitModel::JitModel() : impl(std::make_unique<Impl>()) {}
-JitModel::~JitModel() = default;
+JitModel::~JitModel() {
+  if (impl->lowered)
+    for (llvm::ArrayRef<char> data : impl->lowered->weightData)
+      pith_kernel_forget_weights(data.begin(), data.end());
+}
 
 namespace {
 llvm::Error error(const llvm::Twine &message) {

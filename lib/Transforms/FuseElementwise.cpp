@@ -32,6 +32,9 @@ struct FuseElementwisePass
       // A producer with several users would be recomputed inside each of
       // them: along a transformer's residual stream that re-runs every
       // earlier layer's elementwise work in every later layer.
+      // Generics tagged for a kernel call must keep their exact form.
+      if (operand->getOwner()->hasAttr("pith.kernel"))
+        return false;
       return producer && isa<linalg::GenericOp>(producer) &&
              producer.getNumReductionLoops() == 0 &&
              operand->get().hasOneUse();

@@ -12,6 +12,7 @@
 #include "pith/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "llvm/ADT/DenseSet.h"
 
@@ -60,6 +61,27 @@ int64_t lastUse(Value value, Block &block,
   return last;
 }
 
+/// Where a buffer's life must start at the latest. pith-linalg-to-kernel-calls
+/// may fuse a convolution tagged `pith.kernel` with the elementwise op that
+/// reads its result, computing that op's output during the convolution: the
+/// output then must not share bytes with the convolution's operands, so its
+/// life starts at the convolution.
+int64_t firstUse(memref::AllocOp alloc, Block &block,
+                 const llvm::DenseMap<Operation *, int64_t> &positions) {
+  int64_t first = positions.lookup(alloc);
+  for (Operation *writer : alloc->getUsers()) {
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(writer);
+    if (!linalgOp || !llvm::is_contained(linalgOp.getDpsInits(), alloc.getResult()))
+      continue;
+    for (Value input : linalgOp.getDpsInputs())
+      for (Operation *producer : input.getUsers())
+        if (producer->hasAttr("pith.kernel") && producer->getBlock() == &block &&
+            positions.lookup(producer) < positions.lookup(writer))
+          first = std::min(first, positions.lookup(producer));
+  }
+  return first;
+}
+
 std::optional<int64_t> staticBytes(MemRefType type) {
   if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
       !type.getElementType().isIntOrFloat())
@@ -91,7 +113,7 @@ struct PlanBuffersPass : public pith::impl::PlanBuffersPassBase<PlanBuffersPass>
       });
       if (!bytes || escapes)
         continue;
-      int64_t first = positions[alloc];
+      int64_t first = firstUse(alloc, block, positions);
       buffers.push_back({alloc, *bytes, first,
                          std::max(first, lastUse(alloc, block, positions))});
     }

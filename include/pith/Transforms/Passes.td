@@ -68,6 +68,34 @@ def ApproximateMathPass : Pass<"pith-approximate-math"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def ConvolutionsToNHWCPass : Pass<"pith-convolutions-to-nhwc", "mlir::func::FuncOp"> {
+  let summary = "Run 2-D convolutions, pooling and the elementwise work between them channels-last";
+  let description = [{
+    oneDNN's fast f32 convolutions want NHWC images. Rewrites each static f32
+    2-D convolution (one group, or depthwise) as a generic over an NHWC image
+    and the original FCHW weights, tagged `pith.kernel` for
+    pith-linalg-to-kernel-calls; NCHW max/sum pooling as NHWC pooling; and
+    moves zero padding and all-parallel elementwise ops whose 4-D operand is
+    already NHWC into NHWC too, so that consecutive layers never convert.
+    Other users read an NCHW transpose; unused ones are erased.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
+def StridedCopiesToLinalgPass : Pass<"pith-strided-copies-to-linalg", "mlir::func::FuncOp"> {
+  let summary = "Turn memref.copy with a strided side into linalg.copy";
+  let description = [{
+    Bufferization writes a padded or sliced tensor with memref.copy into a
+    strided view. Lowered as is, such a copy calls MLIR's generic runtime
+    memrefCopy, which walks the elements one by one through their strides;
+    as linalg.copy it becomes a loop nest that is parallelized and
+    vectorized like any other. Copies between contiguous buffers stay
+    memref.copy (a memcpy).
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def ParallelizeLoopsPass : Pass<"pith-parallelize-loops", "mlir::func::FuncOp"> {
   let summary = "Choose which scf.parallel loops run on several threads";
   let description = [{

@@ -15,6 +15,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/SymbolTable.h"
 
+#include <limits>
+
 namespace pith {
 #define GEN_PASS_DEF_LINALGTOKERNELCALLSPASS
 #include "pith/Conversion/Passes.h.inc"
@@ -71,11 +73,203 @@ bool allPlainF32(Operation *op) {
   return llvm::all_of(op->getOperands(), isPlainF32);
 }
 
+/// What a channels-last convolution's elementwise consumer does to its
+/// result, in the one order oneDNN's post-ops express:
+/// clip(conv + bias[c] + residual, lo, hi).
+struct Epilogue {
+  linalg::GenericOp op;
+  Value bias, residual;
+  float lo = -std::numeric_limits<float>::infinity();
+  float hi = std::numeric_limits<float>::infinity();
+};
+
+/// Whether `op` at or after `from` in its block reads `buffer` before
+/// overwriting all of it. Arena views are shared between tensors whose
+/// lifetimes do not overlap, so the scan stops at the first full overwrite.
+bool isReadAfter(Operation *from, Value buffer) {
+  for (Operation *op = from; op; op = op->getNextNode()) {
+    bool uses = false;
+    op->walk([&](Operation *nested) {
+      uses |= llvm::is_contained(nested->getOperands(), buffer);
+    });
+    if (!uses)
+      continue;
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+    if (linalgOp && !llvm::is_contained(linalgOp.getDpsInputs(), buffer) &&
+        llvm::all_of(linalgOp.getDpsInitsMutable(), [&](OpOperand &init) {
+          return init.get() != buffer ||
+                 (!linalgOp.payloadUsesValueFromOperand(&init) &&
+                  linalgOp.getMatchingIndexingMap(&init).isIdentity());
+        }))
+      return false;
+    return true;
+  }
+  return false;
+}
+
+/// The elementwise generic right after `conv` that is the only reader of its
+/// result, if its body is a chain the post-ops express.
+std::optional<Epilogue> matchEpilogue(Operation *conv, Value result) {
+  Operation *next = conv->getNextNode();
+  while (next && isa<memref::ViewOp, arith::ConstantOp>(next))
+    next = next->getNextNode();
+  auto op = dyn_cast_or_null<linalg::GenericOp>(next);
+  if (!op || op.getNumDpsInits() != 1 || op.getNumReductionLoops() != 0 ||
+      op.getNumLoops() != 4 || op->hasAttr("pith.kernel") ||
+      !isPlainF32(op.getDpsInits()[0]) ||
+      op.payloadUsesValueFromOperand(op.getDpsInitOperand(0)) ||
+      !op.getIndexingMapsArray().back().isIdentity() ||
+      op.getDpsInits()[0].getType() != result.getType() ||
+      isReadAfter(op->getNextNode(), result))
+    return std::nullopt;
+  Epilogue epilogue{op, {}, {}};
+  Block *body = op.getBody();
+  Value current;
+  for (OpOperand *input : op.getDpsInputOperands())
+    if (input->get() == result && op.getMatchingIndexingMap(input).isIdentity())
+      current = body->getArgument(input->getOperandNumber());
+  if (!current)
+    return std::nullopt;
+  // Which input a block argument stands for, and how it is indexed.
+  auto inputOf = [&](Value value) -> OpOperand * {
+    auto arg = dyn_cast<BlockArgument>(value);
+    if (!arg || arg.getOwner() != body || arg.getArgNumber() >= op.getNumDpsInputs())
+      return nullptr;
+    return op.getDpsInputOperand(arg.getArgNumber());
+  };
+  auto constantOf = [](Value value) -> std::optional<float> {
+    auto constant = value.getDefiningOp<arith::ConstantFloatOp>();
+    if (!constant)
+      return std::nullopt;
+    return static_cast<float>(constant.value().convertToFloat());
+  };
+  MLIRContext *context = op.getContext();
+  AffineMap channelMap = AffineMap::get(4, 0, getAffineDimExpr(3, context), context);
+  // Steps must come in post-op order: bias, residual, then clipping.
+  int stage = 0;
+  for (Operation &step : body->without_terminator()) {
+    if (step.getNumOperands() != 2 || step.getNumResults() != 1)
+      return std::nullopt;
+    Value other = step.getOperand(0) == current ? step.getOperand(1) : step.getOperand(0);
+    if (other == current ||
+        (step.getOperand(0) != current && step.getOperand(1) != current))
+      return std::nullopt;
+    OpOperand *input = inputOf(other);
+    if (isa<arith::AddFOp>(step) && input && stage == 0 &&
+        op.getMatchingIndexingMap(input) == channelMap && isPlainF32(input->get())) {
+      epilogue.bias = input->get();
+      stage = 1;
+    } else if (isa<arith::AddFOp>(step) && input && stage <= 1 &&
+               op.getMatchingIndexingMap(input).isIdentity() &&
+               isPlainF32(input->get()) && input->get() != result) {
+      epilogue.residual = input->get();
+      stage = 2;
+    } else if (isa<arith::MaximumFOp, arith::MaxNumFOp>(step) && constantOf(other)) {
+      epilogue.lo = std::max(epilogue.lo, *constantOf(other));
+      epilogue.hi = std::max(epilogue.hi, epilogue.lo);
+      stage = 3;
+    } else if (isa<arith::MinimumFOp, arith::MinNumFOp>(step) && constantOf(other)) {
+      epilogue.hi = std::min(epilogue.hi, *constantOf(other));
+      epilogue.lo = std::min(epilogue.lo, epilogue.hi);
+      stage = 3;
+    } else {
+      return std::nullopt;
+    }
+    current = step.getResult(0);
+  }
+  if (body->getTerminator()->getOperand(0) != current)
+    return std::nullopt;
+  return epilogue;
+}
+
+/// Whether two buffers may share bytes. Arena views are compared by their
+/// byte ranges (liveness planning lets buffers that are never live together
+/// share bytes, which a fused call, reading and writing at one point, must
+/// not); distinct function arguments are taken not to alias.
+bool mayOverlap(Value a, Value b) {
+  if (a == b)
+    return true;
+  auto viewA = a.getDefiningOp<memref::ViewOp>(), viewB = b.getDefiningOp<memref::ViewOp>();
+  if (viewA && viewB) {
+    if (viewA.getSource() != viewB.getSource())
+      return true;
+    auto shiftA = getConstantIntValue(viewA.getByteShift());
+    auto shiftB = getConstantIntValue(viewB.getByteShift());
+    auto bytes = [](Value v) {
+      auto type = cast<MemRefType>(v.getType());
+      return type.getNumElements() * type.getElementTypeBitWidth() / 8;
+    };
+    if (!shiftA || !shiftB)
+      return true;
+    return *shiftA < *shiftB + bytes(b) && *shiftB < *shiftA + bytes(a);
+  }
+  auto isArgument = [](Value v) { return isa<BlockArgument>(v); };
+  return !((viewA || isArgument(a)) && (viewB || isArgument(b)));
+}
+
+/// `linalg.fill` of zero into `buffer` right before `conv`, if any.
+linalg::FillOp zeroFillBefore(Operation *conv, Value buffer) {
+  Operation *previous = conv->getPrevNode();
+  while (previous && isa<memref::ViewOp, arith::ConstantOp>(previous))
+    previous = previous->getPrevNode();
+  auto fill = dyn_cast_or_null<linalg::FillOp>(previous);
+  if (!fill || fill.getOutputs()[0] != buffer)
+    return {};
+  auto zero = fill.getInputs()[0].getDefiningOp<arith::ConstantFloatOp>();
+  return zero && zero.value().isPosZero() ? fill : linalg::FillOp();
+}
+
+/// A channels-last convolution whose output was zeroed just before and is
+/// consumed by an epilogue: one kernel call computes the epilogue's result
+/// directly (bias, residual and clipping as oneDNN post-ops), and the zero
+/// fill, the intermediate buffer pass and the epilogue loop disappear.
+bool fuseConvolutionEpilogue(ModuleOp module, Operation *conv, StringRef kernel,
+                             ArrayRef<int64_t> parameters) {
+  Value result = conv->getOperand(2);
+  linalg::FillOp fill = zeroFillBefore(conv, result);
+  if (!fill)
+    return false;
+  std::optional<Epilogue> epilogue = matchEpilogue(conv, result);
+  if (!epilogue)
+    return false;
+  Value output = epilogue->op.getDpsInits()[0];
+  if (mayOverlap(output, conv->getOperand(0)) ||
+      (epilogue->residual && mayOverlap(output, epilogue->residual)))
+    return false;
+  // Only views and constants lie between the convolution and its epilogue:
+  // the call can go at the epilogue, where its output buffer is defined.
+  OpBuilder b(epilogue->op);
+  Location loc = conv->getLoc();
+  auto f32 = b.getF32Type();
+  // Absent operands are passed as empty buffers, with a flag saying so.
+  Value bias = epilogue->bias, residual = epilogue->residual;
+  int64_t present = (bias ? 1 : 0) | (residual ? 2 : 0);
+  if (!bias)
+    bias = memref::AllocaOp::create(b, loc, MemRefType::get({0}, f32));
+  if (!residual)
+    residual = memref::AllocaOp::create(b, loc, MemRefType::get({0, 0, 0, 0}, f32));
+  SmallVector<Value> args;
+  for (Value operand : {conv->getOperand(0), conv->getOperand(1), bias, residual, output})
+    args.push_back(toDynamic(b, loc, operand));
+  for (int64_t parameter : parameters)
+    args.push_back(arith::ConstantIntOp::create(b, loc, parameter, 64));
+  args.push_back(arith::ConstantIntOp::create(b, loc, present, 64));
+  args.push_back(arith::ConstantFloatOp::create(b, loc, f32, APFloat(epilogue->lo)));
+  args.push_back(arith::ConstantFloatOp::create(b, loc, f32, APFloat(epilogue->hi)));
+  func::FuncOp decl = kernelDecl(module, ("pith_kernel_" + kernel + "_fused").str(),
+                                 ValueRange(args).getTypes());
+  func::CallOp::create(b, loc, decl, args);
+  epilogue->op->erase();
+  conv->erase();
+  fill->erase();
+  return true;
+}
+
 struct LinalgToKernelCallsPass
     : public pith::impl::LinalgToKernelCallsPassBase<LinalgToKernelCallsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<Operation *> matmuls, batchMatmuls, convs, depthwise;
+    SmallVector<Operation *> matmuls, batchMatmuls, convs, depthwise, tagged;
     module.walk([&](Operation *op) {
       auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
       if (!linalgOp || !linalgOp.hasPureBufferSemantics() || !allPlainF32(op))
@@ -90,6 +284,8 @@ struct LinalgToKernelCallsPass
         convs.push_back(op);
       } else if (isa<linalg::DepthwiseConv2DNchwChwOp>(op)) {
         depthwise.push_back(op);
+      } else if (isa<linalg::GenericOp>(op) && op->hasAttr("pith.kernel")) {
+        tagged.push_back(op);
       }
     });
     // Pattern: linalg.matmul(A, B) -> C  ==>  call @pith_kernel_matmul_f32(A, B, C)
@@ -119,6 +315,22 @@ struct LinalgToKernelCallsPass
       for (int64_t d : conv.getDilations().getValues<int64_t>())
         parameters.push_back(d);
       replaceWithCall(module, op, "pith_kernel_depthwise_conv2d_nchw_f32", parameters);
+    }
+    // Pattern: linalg.generic {pith.kernel = K, pith.strides, pith.dilations}
+    //          (the channels-last convolutions of pith-convolutions-to-nhwc)
+    //          ==> call @pith_kernel_K(X, W, Y, sh, sw, dh, dw)
+    //          or, when a zero fill precedes it and an elementwise epilogue
+    //          (bias, residual add, clip/ReLU) alone reads its result,
+    //          ==> call @pith_kernel_K_fused(X, W, bias, residual, Z, sh, sw,
+    //                                        dh, dw, present, lo, hi)
+    for (Operation *op : tagged) {
+      SmallVector<int64_t> parameters;
+      for (StringRef name : {"pith.strides", "pith.dilations"})
+        llvm::append_range(parameters,
+                           op->getAttrOfType<DenseI64ArrayAttr>(name).asArrayRef());
+      StringRef kernel = op->getAttrOfType<StringAttr>("pith.kernel").getValue();
+      if (!fuseConvolutionEpilogue(module, op, kernel, parameters))
+        replaceWithCall(module, op, ("pith_kernel_" + kernel).str(), parameters);
     }
   }
 };
