@@ -218,13 +218,19 @@ struct Epilogue {
   }
 };
 
+/// Strides, dilations (1 = dense) and zero padding (top/left, bottom/right)
+/// of a 2-D convolution.
+struct Geometry {
+  std::array<int64_t, 2> strides, dilations, padBegin = {0, 0}, padEnd = {0, 0};
+};
+
 /// Y (+)= conv(X, W) and its epilogue: source and destination in the layouts
 /// given, weights in whatever layout oneDNN's fastest implementation for
 /// them wants.
 void convolution(const char *name, const dnnl::memory::desc &xDesc,
                  const dnnl::memory::desc &wDesc, const dnnl::memory::desc &yDesc,
-                 float *x, float *w, float *y, std::array<int64_t, 2> strides,
-                 std::array<int64_t, 2> dilations, const Epilogue &epilogue = {}) {
+                 float *x, float *w, float *y, const Geometry &geometry,
+                 const Epilogue &epilogue = {}) {
   // The primitive, and the weights layout it chose.
   using Convolution = std::pair<dnnl::convolution_forward, dnnl::memory::desc>;
   static PrimitiveCache<Convolution> cache;
@@ -234,7 +240,9 @@ void convolution(const char *name, const dnnl::memory::desc &xDesc,
       auto part = layoutKey(desc);
       key.insert(key.end(), part.begin(), part.end());
     }
-    key.insert(key.end(), {strides[0], strides[1], dilations[0], dilations[1]});
+    for (const auto *part : {&geometry.strides, &geometry.dilations, &geometry.padBegin,
+                             &geometry.padEnd})
+      key.insert(key.end(), part->begin(), part->end());
     auto epilogueKey = epilogue.key();
     key.insert(key.end(), epilogueKey.begin(), epilogueKey.end());
     dnnl::memory::desc biasDesc({yDesc.dims()[1]}, dnnl::memory::data_type::f32,
@@ -243,17 +251,19 @@ void convolution(const char *name, const dnnl::memory::desc &xDesc,
       dnnl::memory::desc anyWeights(wDesc.dims(), dnnl::memory::data_type::f32,
                                     dnnl::memory::format_tag::any);
       // oneDNN counts dilation from 0 (0 = dense).
+      dnnl::memory::dims strides(geometry.strides.begin(), geometry.strides.end());
+      dnnl::memory::dims dilations = {geometry.dilations[0] - 1, geometry.dilations[1] - 1};
+      dnnl::memory::dims padBegin(geometry.padBegin.begin(), geometry.padBegin.end());
+      dnnl::memory::dims padEnd(geometry.padEnd.begin(), geometry.padEnd.end());
       auto desc = epilogue.bias
                       ? dnnl::convolution_forward::desc(
                             dnnl::prop_kind::forward_inference,
                             dnnl::algorithm::convolution_direct, xDesc, anyWeights,
-                            biasDesc, yDesc, {strides[0], strides[1]},
-                            {dilations[0] - 1, dilations[1] - 1}, {0, 0}, {0, 0})
+                            biasDesc, yDesc, strides, dilations, padBegin, padEnd)
                       : dnnl::convolution_forward::desc(
                             dnnl::prop_kind::forward_inference,
                             dnnl::algorithm::convolution_direct, xDesc, anyWeights, yDesc,
-                            {strides[0], strides[1]},
-                            {dilations[0] - 1, dilations[1] - 1}, {0, 0}, {0, 0});
+                            strides, dilations, padBegin, padEnd);
       dnnl::convolution_forward::primitive_desc chosen(desc, epilogue.attributes(),
                                                        cpuEngine());
       return Convolution(dnnl::convolution_forward(chosen), chosen.weights_desc());
@@ -313,8 +323,8 @@ void _mlir_ciface_pith_kernel_conv2d_nchw_f32(MemRef<4> *x, MemRef<4> *w, MemRef
                                               int64_t strideH, int64_t strideW,
                                               int64_t dilationH, int64_t dilationW) {
   convolution("pith_kernel_conv2d_nchw_f32", x->desc(), weightsOf(*w), y->desc(),
-              x->data(), w->data(), y->data(), {strideH, strideW},
-              {dilationH, dilationW});
+              x->data(), w->data(), y->data(),
+              Geometry{{strideH, strideW}, {dilationH, dilationW}});
 }
 
 /// Y += depthwise_conv(X, W) for X [N,C,H,W] (already padded), W [C,KH,KW],
@@ -323,51 +333,59 @@ void _mlir_ciface_pith_kernel_depthwise_conv2d_nchw_f32(
     MemRef<4> *x, MemRef<3> *w, MemRef<4> *y, int64_t strideH, int64_t strideW,
     int64_t dilationH, int64_t dilationW) {
   convolution("pith_kernel_depthwise_conv2d_nchw_f32", x->desc(), depthwiseWeightsOf(*w),
-              y->desc(), x->data(), w->data(), y->data(), {strideH, strideW},
-              {dilationH, dilationW});
+              y->desc(), x->data(), w->data(), y->data(),
+              Geometry{{strideH, strideW}, {dilationH, dilationW}});
 }
 
-/// Channels last: Y += conv(X, W) for X [N,H,W,C] (already padded),
-/// W [F,C,KH,KW] as in ONNX, Y [N,OH,OW,F].
-void _mlir_ciface_pith_kernel_conv2d_nhwc_fchw_f32(MemRef<4> *x, MemRef<4> *w,
-                                                   MemRef<4> *y, int64_t strideH,
-                                                   int64_t strideW, int64_t dilationH,
-                                                   int64_t dilationW) {
+/// Channels last: Y += conv(X, W) for X [N,H,W,C] zero-padded by
+/// (top, left, bottom, right), W [F,C,KH,KW] as in ONNX, Y [N,OH,OW,F].
+void _mlir_ciface_pith_kernel_conv2d_nhwc_fchw_f32(
+    MemRef<4> *x, MemRef<4> *w, MemRef<4> *y, int64_t strideH, int64_t strideW,
+    int64_t dilationH, int64_t dilationW, int64_t padTop, int64_t padLeft,
+    int64_t padBottom, int64_t padRight) {
   convolution("pith_kernel_conv2d_nhwc_fchw_f32", channelsLast(*x), weightsOf(*w),
-              channelsLast(*y), x->data(), w->data(), y->data(), {strideH, strideW},
-              {dilationH, dilationW});
+              channelsLast(*y), x->data(), w->data(), y->data(),
+              Geometry{{strideH, strideW}, {dilationH, dilationW}, {padTop, padLeft},
+                       {padBottom, padRight}});
 }
 
-/// Channels last, depthwise: X [N,H,W,C] (already padded), W [C,KH,KW],
+/// Channels last, depthwise: X [N,H,W,C] zero-padded as above, W [C,KH,KW],
 /// Y [N,OH,OW,C].
 void _mlir_ciface_pith_kernel_depthwise_conv2d_nhwc_f32(
     MemRef<4> *x, MemRef<3> *w, MemRef<4> *y, int64_t strideH, int64_t strideW,
-    int64_t dilationH, int64_t dilationW) {
+    int64_t dilationH, int64_t dilationW, int64_t padTop, int64_t padLeft,
+    int64_t padBottom, int64_t padRight) {
   convolution("pith_kernel_depthwise_conv2d_nhwc_f32", channelsLast(*x),
               depthwiseWeightsOf(*w), channelsLast(*y), x->data(), w->data(), y->data(),
-              {strideH, strideW}, {dilationH, dilationW});
+              Geometry{{strideH, strideW}, {dilationH, dilationW}, {padTop, padLeft},
+                       {padBottom, padRight}});
 }
 
 /// Z = clip(conv(X, W) + bias[c] + R, lo, hi), channels last: X
-/// [N,H,W,C] (already padded), W [F,C,KH,KW], bias [F], R and Z
+/// [N,H,W,C] zero-padded as above, W [F,C,KH,KW], bias [F], R and Z
 /// [N,OH,OW,F]; `present` says whether bias (1) and R (2) were given.
 void _mlir_ciface_pith_kernel_conv2d_nhwc_fchw_f32_fused(
     MemRef<4> *x, MemRef<4> *w, MemRef<1> *bias, MemRef<4> *residual, MemRef<4> *z,
     int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
+    int64_t padTop, int64_t padLeft, int64_t padBottom, int64_t padRight,
     int64_t present, float lo, float hi) {
   convolution("pith_kernel_conv2d_nhwc_fchw_f32_fused", channelsLast(*x), weightsOf(*w),
-              channelsLast(*z), x->data(), w->data(), z->data(), {strideH, strideW},
-              {dilationH, dilationW}, epilogueOf(bias, residual, present, lo, hi));
+              channelsLast(*z), x->data(), w->data(), z->data(),
+              Geometry{{strideH, strideW}, {dilationH, dilationW}, {padTop, padLeft},
+                       {padBottom, padRight}},
+              epilogueOf(bias, residual, present, lo, hi));
 }
 
 /// The depthwise form of the fused call: W [C,KH,KW].
 void _mlir_ciface_pith_kernel_depthwise_conv2d_nhwc_f32_fused(
     MemRef<4> *x, MemRef<3> *w, MemRef<1> *bias, MemRef<4> *residual, MemRef<4> *z,
     int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
+    int64_t padTop, int64_t padLeft, int64_t padBottom, int64_t padRight,
     int64_t present, float lo, float hi) {
   convolution("pith_kernel_depthwise_conv2d_nhwc_f32_fused", channelsLast(*x),
               depthwiseWeightsOf(*w), channelsLast(*z), x->data(), w->data(), z->data(),
-              {strideH, strideW}, {dilationH, dilationW},
+              Geometry{{strideH, strideW}, {dilationH, dilationW}, {padTop, padLeft},
+                       {padBottom, padRight}},
               epilogueOf(bias, residual, present, lo, hi));
 }
 

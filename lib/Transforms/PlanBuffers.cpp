@@ -16,6 +16,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "llvm/ADT/DenseSet.h"
 
+#include <limits>
+
 namespace pith {
 #define GEN_PASS_DEF_PLANBUFFERSPASS
 #include "pith/Transforms/Passes.h.inc"
@@ -53,6 +55,19 @@ int64_t lastUse(Value value, Block &block,
     for (OpOperand &use : current.getUses()) {
       Operation *user = use.getOwner();
       last = std::max(last, positionIn(block, user, positions));
+      // A buffer copied into the interior of a padded buffer that a kernel
+      // call reads may be read by that call directly instead
+      // (pith-linalg-to-kernel-calls folds the padding): it lives as long.
+      if (auto copy = dyn_cast<memref::CopyOp>(user); copy && copy.getSource() == current)
+        if (auto interior = copy.getTarget().getDefiningOp<memref::SubViewOp>()) {
+          int64_t copied = positionIn(block, user, positions);
+          int64_t reader = std::numeric_limits<int64_t>::max();
+          for (Operation *next : interior.getSource().getUsers())
+            if (next->hasAttr("pith.kernel") && positionIn(block, next, positions) > copied)
+              reader = std::min(reader, positionIn(block, next, positions));
+          if (reader != std::numeric_limits<int64_t>::max())
+            last = std::max(last, reader);
+        }
       for (Value result : user->getResults())
         if (isa<BaseMemRefType>(result.getType()) && seen.insert(result).second)
           worklist.push_back(result);

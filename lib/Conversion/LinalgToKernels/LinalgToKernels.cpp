@@ -219,12 +219,71 @@ linalg::FillOp zeroFillBefore(Operation *conv, Value buffer) {
   return zero && zero.value().isPosZero() ? fill : linalg::FillOp();
 }
 
+/// The nearest op before `op`, skipping views, casts and constants.
+Operation *previousEffect(Operation *op) {
+  Operation *previous = op->getPrevNode();
+  while (previous && isa<memref::ViewOp, memref::SubViewOp, memref::CollapseShapeOp,
+                         memref::ExpandShapeOp, arith::ConstantOp>(previous))
+    previous = previous->getPrevNode();
+  return previous;
+}
+
+/// Whether `op` writes zero into every element of `buffer` (linalg.fill, or
+/// the linalg.map bufferization makes of tensor.pad).
+bool zeroesAll(Operation *op, Value buffer) {
+  auto isZero = [](Value value) {
+    auto constant = value.getDefiningOp<arith::ConstantFloatOp>();
+    return constant && constant.value().isZero();
+  };
+  if (auto fill = dyn_cast_or_null<linalg::FillOp>(op))
+    return fill.getOutputs()[0] == buffer && isZero(fill.getInputs()[0]);
+  auto map = dyn_cast_or_null<linalg::MapOp>(op);
+  return map && map.getInit() == buffer && map.getInputs().empty() &&
+         isZero(map.getMapper().front().getTerminator()->getOperand(0));
+}
+
+/// A channels-last convolution's image that bufferization padded by zeroing
+/// a buffer and copying the unpadded tensor into its interior: the kernel
+/// can read the unpadded tensor and pad by itself (PlanBuffers keeps that
+/// tensor alive until the convolution for this).
+struct FoldedPadding {
+  Value source;
+  int64_t top, left, bottom, right;
+  Operation *zero, *copy;
+};
+
+std::optional<FoldedPadding> matchPadding(Operation *conv) {
+  Value padded = conv->getOperand(0);
+  auto copy = dyn_cast_or_null<memref::CopyOp>(previousEffect(conv));
+  // Skip the zero fill of the convolution's own output, if it comes between.
+  if (!copy && previousEffect(conv) && zeroesAll(previousEffect(conv), conv->getOperand(2)))
+    copy = dyn_cast_or_null<memref::CopyOp>(previousEffect(previousEffect(conv)));
+  if (!copy)
+    return std::nullopt;
+  auto interior = copy.getTarget().getDefiningOp<memref::SubViewOp>();
+  if (!interior || interior.getSource() != padded || !isPlainF32(copy.getSource()) ||
+      !interior.hasUnitStride() || isReadAfter(conv->getNextNode(), padded))
+    return std::nullopt;
+  Operation *zero = previousEffect(copy);
+  if (!zeroesAll(zero, padded))
+    return std::nullopt;
+  auto offsets = interior.getStaticOffsets();
+  auto sizes = interior.getStaticSizes();
+  auto full = cast<MemRefType>(padded.getType()).getShape();
+  if (ShapedType::isDynamicShape(offsets) || ShapedType::isDynamicShape(sizes) ||
+      offsets[0] != 0 || offsets[3] != 0 || sizes[0] != full[0] || sizes[3] != full[3])
+    return std::nullopt;
+  return FoldedPadding{copy.getSource(), offsets[1], offsets[2],
+                       full[1] - offsets[1] - sizes[1], full[2] - offsets[2] - sizes[2],
+                       zero, copy};
+}
+
 /// A channels-last convolution whose output was zeroed just before and is
 /// consumed by an epilogue: one kernel call computes the epilogue's result
 /// directly (bias, residual and clipping as oneDNN post-ops), and the zero
 /// fill, the intermediate buffer pass and the epilogue loop disappear.
-bool fuseConvolutionEpilogue(ModuleOp module, Operation *conv, StringRef kernel,
-                             ArrayRef<int64_t> parameters) {
+bool fuseConvolutionEpilogue(ModuleOp module, Operation *conv, Value image,
+                             StringRef kernel, ArrayRef<int64_t> parameters) {
   Value result = conv->getOperand(2);
   linalg::FillOp fill = zeroFillBefore(conv, result);
   if (!fill)
@@ -233,7 +292,7 @@ bool fuseConvolutionEpilogue(ModuleOp module, Operation *conv, StringRef kernel,
   if (!epilogue)
     return false;
   Value output = epilogue->op.getDpsInits()[0];
-  if (mayOverlap(output, conv->getOperand(0)) ||
+  if (mayOverlap(output, image) ||
       (epilogue->residual && mayOverlap(output, epilogue->residual)))
     return false;
   // Only views and constants lie between the convolution and its epilogue:
@@ -249,7 +308,7 @@ bool fuseConvolutionEpilogue(ModuleOp module, Operation *conv, StringRef kernel,
   if (!residual)
     residual = memref::AllocaOp::create(b, loc, MemRefType::get({0, 0, 0, 0}, f32));
   SmallVector<Value> args;
-  for (Value operand : {conv->getOperand(0), conv->getOperand(1), bias, residual, output})
+  for (Value operand : {image, conv->getOperand(1), bias, residual, output})
     args.push_back(toDynamic(b, loc, operand));
   for (int64_t parameter : parameters)
     args.push_back(arith::ConstantIntOp::create(b, loc, parameter, 64));
@@ -319,18 +378,33 @@ struct LinalgToKernelCallsPass
     // Pattern: linalg.generic {pith.kernel = K, pith.strides, pith.dilations}
     //          (the channels-last convolutions of pith-convolutions-to-nhwc)
     //          ==> call @pith_kernel_K(X, W, Y, sh, sw, dh, dw)
+    //          (pt, pl, pb, pr: zero padding the kernel adds, folded from a
+    //          zero fill + copy into the interior of the image buffer)
+    //          ==> call @pith_kernel_K(X, W, Y, sh, sw, dh, dw, pt, pl, pb, pr)
     //          or, when a zero fill precedes it and an elementwise epilogue
     //          (bias, residual add, clip/ReLU) alone reads its result,
     //          ==> call @pith_kernel_K_fused(X, W, bias, residual, Z, sh, sw,
-    //                                        dh, dw, present, lo, hi)
+    //                                        dh, dw, pt, pl, pb, pr, present, lo, hi)
     for (Operation *op : tagged) {
       SmallVector<int64_t> parameters;
       for (StringRef name : {"pith.strides", "pith.dilations"})
         llvm::append_range(parameters,
                            op->getAttrOfType<DenseI64ArrayAttr>(name).asArrayRef());
+      std::optional<FoldedPadding> padding = matchPadding(op);
+      Value image = padding ? padding->source : op->getOperand(0);
+      if (padding)
+        parameters.append({padding->top, padding->left, padding->bottom, padding->right});
+      else
+        parameters.append({0, 0, 0, 0});
       StringRef kernel = op->getAttrOfType<StringAttr>("pith.kernel").getValue();
-      if (!fuseConvolutionEpilogue(module, op, kernel, parameters))
+      if (!fuseConvolutionEpilogue(module, op, image, kernel, parameters)) {
+        op->setOperand(0, image);
         replaceWithCall(module, op, ("pith_kernel_" + kernel).str(), parameters);
+      }
+      if (padding) {
+        padding->copy->erase();
+        padding->zero->erase();
+      }
     }
   }
 };
