@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 /** Bumped on every incompatible change of this header. */
-#define PITH_RUNTIME_API_VERSION 1
+#define PITH_RUNTIME_API_VERSION 2
 
 typedef struct PithModel PithModel;
 typedef struct PithStatus PithStatus;
@@ -63,10 +63,23 @@ const int64_t *pithModelOutputShape(const PithModel *model, int64_t index);
 int64_t pithModelPeakIntermediateBytes(const PithModel *model);
 
 /** Runs the model. Inputs are checked against the model's data types and
- *  shapes; outputs must be allocated by the caller with the output shapes. */
+ *  shapes (a -1 dimension takes any size: a model with symbolic dimensions
+ *  is compiled once and runs at every size). Outputs must be allocated by
+ *  the caller with the shapes these inputs produce; for a symbolic output
+ *  dimension a shape that differs from the produced one is an error (see
+ *  pithModelRunAllocating when the caller cannot know it). */
 PithStatus *pithModelRun(PithModel *model, const PithTensor *inputs,
                          int64_t numInputs, PithTensor *outputs,
                          int64_t numOutputs);
+/** Runs the model and allocates the outputs: fills `outputs[i]` (data type,
+ *  rank, shape, data) for the shapes these inputs produce. Release each with
+ *  pithTensorRelease. On failure no output is left allocated. */
+PithStatus *pithModelRunAllocating(PithModel *model, const PithTensor *inputs,
+                                   int64_t numInputs, PithTensor *outputs,
+                                   int64_t numOutputs);
+/** Frees the shape and data pithModelRunAllocating allocated for `tensor`
+ *  and clears it. */
+void pithTensorRelease(PithTensor *tensor);
 
 /** The status's one-line message. */
 const char *pithStatusMessage(const PithStatus *status);

@@ -13,6 +13,7 @@
 #include "pith/Runtime/ModelMetadata.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <dlfcn.h>
@@ -167,9 +168,25 @@ int64_t pithModelPeakIntermediateBytes(const PithModel *m) {
   return m->metadata.arenaBytes;
 }
 
-PithStatus *pithModelRun(PithModel *model, const PithTensor *inputs,
-                         int64_t numInputs, PithTensor *outputs,
-                         int64_t numOutputs) {
+} // extern "C"
+
+namespace {
+unsigned elementBytes(int32_t dataType) {
+  switch (dataType) {
+  case 1: case 6: case 12: return 4;    // float, int32, uint32
+  case 7: case 11: case 13: return 8;   // int64, double, uint64
+  case 10: case 16: case 5: case 4: return 2; // float16, bfloat16, int16, uint16
+  default: return 1;                    // int8, uint8, bool, ...
+  }
+}
+
+/// Runs the model. Outputs with a static shape are written into
+/// `outputs[i].data` directly; the others come back from the graph and are
+/// handed to `deliver(i, shape, results)`.
+template <typename Deliver>
+PithStatus *run(PithModel *model, const PithTensor *inputs, int64_t numInputs,
+                PithTensor *outputs, int64_t numOutputs, bool callerAllocates,
+                Deliver deliver) {
   const ModelMetadata &meta = model->metadata;
   if (numInputs != static_cast<int64_t>(meta.inputs.size()) ||
       numOutputs != static_cast<int64_t>(meta.outputs.size()))
@@ -188,25 +205,114 @@ PithStatus *pithModelRun(PithModel *model, const PithTensor *inputs,
   }
   for (const auto &weight : meta.weights)
     add(model->weights + weight.offset, weight.shape.data(), weight.shape.size());
-  for (int64_t i = 0; i < numOutputs; ++i) {
-    if (std::string problem = check("output", meta.outputs[i], outputs[i]); !problem.empty())
-      return fail(problem);
-    for (int64_t d : meta.outputs[i].shape)
-      if (d < 0)
-        return fail("output '" + meta.outputs[i].name +
-                    "' has a dynamic shape; not supported yet");
-    add(outputs[i].data, outputs[i].shape, outputs[i].rank);
+  std::vector<std::vector<int64_t>> shapes;
+  std::vector<size_t> ranks;
+  for (const auto &output : meta.outputs) {
+    shapes.push_back(output.shape);
+    ranks.push_back(output.shape.size());
   }
+  bool returned = returnsOutputs(shapes);
+  if (!returned)
+    for (int64_t i = 0; i < numOutputs; ++i) {
+      if (callerAllocates)
+        if (std::string problem = check("output", meta.outputs[i], outputs[i]);
+            !problem.empty())
+          return fail(problem);
+      add(outputs[i].data, meta.outputs[i].shape.data(), meta.outputs[i].shape.size());
+    }
   // An arena per concurrent run, reused across runs.
   void *arena = model->arenas->acquire();
   int64_t arenaSize = model->arenas->size();
   add(arena, &arenaSize, 1);
+  ReturnedOutputs results(ranks);
   std::vector<void *> pointers;
+  if (returned)
+    pointers.push_back(results.slot());
   for (auto &desc : descriptors)
     pointers.push_back(desc.data());
   model->entry(pointers.data());
   model->arenas->release(arena);
+  if (!returned)
+    return nullptr;
+  for (int64_t i = 0; i < numOutputs; ++i)
+    if (PithStatus *status = deliver(i, results.shape(i), results))
+      return status;
   return nullptr;
+}
+} // namespace
+
+extern "C" {
+
+PithStatus *pithModelRun(PithModel *model, const PithTensor *inputs,
+                         int64_t numInputs, PithTensor *outputs,
+                         int64_t numOutputs) {
+  if (numOutputs == static_cast<int64_t>(model->metadata.outputs.size()))
+    for (int64_t i = 0; i < numOutputs; ++i)
+      if (std::string problem = check("output", model->metadata.outputs[i], outputs[i]);
+          !problem.empty())
+        return fail(problem);
+  return run(model, inputs, numInputs, outputs, numOutputs, /*callerAllocates=*/true,
+             [&](int64_t i, const std::vector<int64_t> &shape,
+                 const ReturnedOutputs &results) -> PithStatus * {
+               const auto &meta = model->metadata.outputs[i];
+               std::vector<int64_t> given(outputs[i].shape,
+                                          outputs[i].shape + outputs[i].rank);
+               if (given != shape)
+                 return fail("output '" + meta.name + "' has shape " +
+                             shapeText(shape.data(), shape.size()) +
+                             " for these inputs; the buffer given is " +
+                             shapeText(given.data(), given.size()));
+               results.copyTo(i, outputs[i].data, elementBytes(meta.dataType));
+               return nullptr;
+             });
+}
+
+PithStatus *pithModelRunAllocating(PithModel *model, const PithTensor *inputs,
+                                   int64_t numInputs, PithTensor *outputs,
+                                   int64_t numOutputs) {
+  const auto &meta = model->metadata;
+  if (numOutputs != static_cast<int64_t>(meta.outputs.size()))
+    return fail("the model has " + std::to_string(meta.outputs.size()) +
+                " outputs, got " + std::to_string(numOutputs));
+  // Static outputs: allocated before the run, written in place.
+  auto allocate = [&](int64_t i, const std::vector<int64_t> &shape) {
+    int64_t count = 1;
+    for (int64_t d : shape)
+      count *= d;
+    auto *dims = static_cast<int64_t *>(std::malloc(sizeof(int64_t) * (shape.size() + 1)));
+    std::copy(shape.begin(), shape.end(), dims);
+    outputs[i] = PithTensor{meta.outputs[i].dataType, static_cast<int64_t>(shape.size()),
+                            dims,
+                            std::malloc(std::max<int64_t>(count, 1) *
+                                        elementBytes(meta.outputs[i].dataType))};
+  };
+  std::vector<std::vector<int64_t>> shapes;
+  for (const auto &output : meta.outputs)
+    shapes.push_back(output.shape);
+  bool returned = returnsOutputs(shapes);
+  for (int64_t i = 0; i < numOutputs; ++i)
+    outputs[i] = PithTensor{0, 0, nullptr, nullptr};
+  if (!returned)
+    for (int64_t i = 0; i < numOutputs; ++i)
+      allocate(i, meta.outputs[i].shape);
+  PithStatus *status = run(
+      model, inputs, numInputs, outputs, numOutputs, /*callerAllocates=*/false,
+      [&](int64_t i, const std::vector<int64_t> &shape,
+          const ReturnedOutputs &results) -> PithStatus * {
+        allocate(i, shape);
+        results.copyTo(i, outputs[i].data, elementBytes(meta.outputs[i].dataType));
+        return nullptr;
+      });
+  if (status)
+    for (int64_t i = 0; i < numOutputs; ++i)
+      pithTensorRelease(&outputs[i]);
+  return status;
+}
+
+void pithTensorRelease(PithTensor *tensor) {
+  std::free(const_cast<int64_t *>(tensor->shape));
+  std::free(tensor->data);
+  *tensor = PithTensor{0, 0, nullptr, nullptr};
 }
 
 const char *pithStatusMessage(const PithStatus *status) {

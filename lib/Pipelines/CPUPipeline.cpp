@@ -1,9 +1,10 @@
 //===- CPUPipeline.cpp - onnx dialect to LLVM for x86-64 -------------------===//
 //
-// onnx -> linalg on tensors (Pith's conversion), elementwise fusion,
-// one-shot bufferization with results turned into caller-allocated
-// out-parameters, deallocation of temporaries, loops (OpenMP-parallel where
-// large), and the LLVM dialect.
+// onnx -> linalg on tensors (Pith's conversion), channels-last convolutions,
+// elementwise fusion, one-shot bufferization with static results turned
+// into caller-allocated out-parameters (symbolically shaped ones are
+// returned), deallocation of temporaries, kernel calls, loops
+// (OpenMP-parallel where large), and the LLVM dialect.
 // Math functions without an LLVM intrinsic call libm.
 //
 //===----------------------------------------------------------------------===//
@@ -34,10 +35,7 @@ void pith::buildCPUBufferizePipeline(OpPassManager &pm) {
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  bufferization::BufferResultsToOutParamsPassOptions outParams;
-  outParams.modifyPublicFunctions = true;
-  outParams.hoistStaticAllocs = true;
-  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createStaticResultsToOutParamsPass());
   // Statically sized intermediates share one arena; what remains (dynamic
   // sizes) is freed by the deallocation pipeline.
   pm.addNestedPass<func::FuncOp>(createPlanBuffersPass());
@@ -49,6 +47,9 @@ void pith::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
   // the outer dimensions of the large ones shared among threads by OpenMP
   // (the runtime oneDNN's kernels use too, so one pool serves both).
   pm.addPass(createLinalgToKernelCallsPass());
+  // Returned outputs that are views of other buffers are cloned for the
+  // caller (bufferization.clone): an allocation and a copy.
+  pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createStridedCopiesToLinalgPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createParallelizeLoopsPass());

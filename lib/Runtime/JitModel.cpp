@@ -127,26 +127,39 @@ JitModel::run(const std::vector<HostTensor> &inputs) {
   for (auto [weight, data] : llvm::zip(lowered.metadata.weights, lowered.weightData))
     descriptors.push_back(makeDescriptor(data.data(), weight.shape));
   std::vector<HostTensor> outputs;
+  std::vector<std::vector<int64_t>> outputShapes;
+  std::vector<size_t> outputRanks;
   for (const TensorSpec &spec : outputSpecs) {
-    if (llvm::any_of(spec.shape, [](int64_t d) { return d < 0; }))
-      return error("output '" + spec.name + "' has a dynamic shape " +
-                   shapeText(spec.shape) + "; not supported yet");
+    outputShapes.push_back(spec.shape);
+    outputRanks.push_back(spec.shape.size());
     HostTensor out;
     out.dataType = spec.dataType;
     out.shape = spec.shape;
-    out.data.resize(out.numElements() * byteWidthOf(spec.dataType));
     outputs.push_back(std::move(out));
   }
-  for (HostTensor &out : outputs)
-    descriptors.push_back(makeDescriptor(out.data.data(), out.shape));
+  bool returned = returnsOutputs(outputShapes);
+  if (!returned)
+    for (HostTensor &out : outputs) {
+      out.data.resize(out.numElements() * byteWidthOf(out.dataType));
+      descriptors.push_back(makeDescriptor(out.data.data(), out.shape));
+    }
   // Each run has its own arena, so runs may proceed in parallel.
   void *arena = impl->arenas->acquire();
   descriptors.push_back(makeDescriptor(arena, {impl->arenas->size()}));
 
+  ReturnedOutputs results(outputRanks);
   std::vector<void *> pointers;
+  if (returned)
+    pointers.push_back(results.slot());
   for (auto &desc : descriptors)
     pointers.push_back(desc.data());
   impl->entry(pointers.data());
   impl->arenas->release(arena);
+  if (returned)
+    for (auto [i, out] : llvm::enumerate(outputs)) {
+      out.shape = results.shape(i);
+      out.data.resize(out.numElements() * byteWidthOf(out.dataType));
+      results.copyTo(i, out.data.data(), byteWidthOf(out.dataType));
+    }
   return outputs;
 }

@@ -130,8 +130,13 @@ llvm::Error pith::emitSharedLibrary(LoweredModel &model, llvm::StringRef path) {
     return error("cannot locate libpith_kernels.so");
   std::string kernelsPath = kernels.dli_fname;
   std::string rpath = "-Wl,-rpath," + llvm::sys::path::parent_path(kernelsPath).str();
-  llvm::SmallVector<llvm::StringRef> args = {*compiler, "-shared", "-o", temporary,
-                                             objectPath, kernelsPath, rpath, "-lm"};
+  // --no-as-needed: the kernels library also brings the OpenMP runtime the
+  // generated parallel loops call, even into a model that calls no kernel.
+  llvm::SmallVector<llvm::StringRef> args = {*compiler,   "-shared",
+                                             "-o",        temporary,
+                                             objectPath,  "-Wl,--no-as-needed",
+                                             kernelsPath, "-Wl,--as-needed",
+                                             rpath,       "-lm"};
   std::string linkError;
   int status = llvm::sys::ExecuteAndWait(*compiler, args, std::nullopt, {}, 0, 0,
                                          &linkError);

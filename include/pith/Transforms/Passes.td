@@ -83,6 +83,18 @@ def ConvolutionsToNHWCPass : Pass<"pith-convolutions-to-nhwc", "mlir::func::Func
                            "mlir::arith::ArithDialect"];
 }
 
+def StaticResultsToOutParamsPass : Pass<"pith-static-results-to-out-params", "mlir::ModuleOp"> {
+  let summary = "Caller-allocated outputs for graphs whose output shapes are static";
+  let description = [{
+    Upstream's buffer-results-to-out-params, applied to the functions whose
+    results all have static shapes (the caller allocates them; statically
+    sized results are written in place). A graph with a symbolic output
+    dimension keeps returning its outputs: only the run knows their sizes,
+    and the runtime takes ownership of the returned buffers.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
 def StridedCopiesToLinalgPass : Pass<"pith-strided-copies-to-linalg", "mlir::func::FuncOp"> {
   let summary = "Turn memref.copy with a strided side into linalg.copy";
   let description = [{

@@ -20,13 +20,6 @@ using namespace pith::lowering;
 
 namespace {
 
-Value zeroFilled(OpBuilder &b, Location loc, RankedTensorType type,
-                 ValueRange sizeSources) {
-  Value empty = emptyTensor(b, loc, type, sizeSources);
-  Value zero = scalarConstant(b, loc, type.getElementType(), 0);
-  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
-}
-
 /// acc + a * b in the element type.
 Value multiplyAdd(OpBuilder &b, Location loc, Value a, Value x, Value acc) {
   if (isa<FloatType>(a.getType()))
@@ -76,12 +69,45 @@ SmallVector<ReassociationIndices> collapseLeading(int64_t rank, int64_t keep) {
   return groups;
 }
 
+/// The symbolic sizes of numpy matmul's result, in order: batch dimensions
+/// from the operand that is not broadcast along them, m from the left
+/// operand, n from the right one.
+SmallVector<Value> matmulResultSizes(OpBuilder &b, Location loc, RankedTensorType result,
+                                     Value lhs, Value rhs) {
+  auto lhsType = cast<RankedTensorType>(lhs.getType());
+  auto rhsType = cast<RankedTensorType>(rhs.getType());
+  int64_t rank = result.getRank(), lhsRank = lhsType.getRank(), rhsRank = rhsType.getRank();
+  // Result dimensions: batch..., m (if lhs is 2-D or more), n (if rhs is).
+  int64_t nDim = rhsRank >= 2 ? rank - 1 : -1;
+  int64_t mDim = lhsRank >= 2 ? rank - (rhsRank >= 2 ? 2 : 1) : -1;
+  SmallVector<Value> sizes;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!result.isDynamicDim(d))
+      continue;
+    if (d == nDim) {
+      sizes.push_back(tensor::DimOp::create(b, loc, rhs, rhsRank - 1));
+    } else if (d == mDim) {
+      sizes.push_back(tensor::DimOp::create(b, loc, lhs, lhsRank - 2));
+    } else {
+      // Batch dimension d, aligned from the right with each operand's batch
+      // dimensions (their last two dimensions are matrix dimensions).
+      int64_t batchRank = rank - (mDim >= 0) - (nDim >= 0);
+      int64_t fromEnd = batchRank - d;
+      int64_t l = lhsRank - 2 - fromEnd, r = rhsRank - 2 - fromEnd;
+      bool useLhs = lhsRank >= 2 && l >= 0 && lhsType.getDimSize(l) != 1;
+      sizes.push_back(useLhs ? tensor::DimOp::create(b, loc, lhs, l)
+                             : tensor::DimOp::create(b, loc, rhs, r));
+    }
+  }
+  return sizes;
+}
+
 /// A contraction over loops (batch..., m?, n?, k): the caller gives each
-/// operand's indexing expressions.
+/// operand's indexing expressions and the result's symbolic sizes.
 Value contraction(OpBuilder &b, Location loc, RankedTensorType resultType,
                   Value lhs, Value rhs, unsigned numLoops,
                   ArrayRef<AffineExpr> lhsExprs, ArrayRef<AffineExpr> rhsExprs,
-                  ArrayRef<AffineExpr> outExprs, ValueRange sizeSources) {
+                  ArrayRef<AffineExpr> outExprs, ValueRange dynamicSizes) {
   MLIRContext *ctx = b.getContext();
   SmallVector<AffineMap> maps = {AffineMap::get(numLoops, 0, lhsExprs, ctx),
                                  AffineMap::get(numLoops, 0, rhsExprs, ctx),
@@ -89,7 +115,12 @@ Value contraction(OpBuilder &b, Location loc, RankedTensorType resultType,
   SmallVector<utils::IteratorType> iterators(numLoops - 1,
                                              utils::IteratorType::parallel);
   iterators.push_back(utils::IteratorType::reduction);
-  Value init = zeroFilled(b, loc, resultType, sizeSources);
+  Value empty = tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                        resultType.getElementType(), dynamicSizes);
+  Value init =
+      linalg::FillOp::create(b, loc, scalarConstant(b, loc, resultType.getElementType(), 0),
+                             empty)
+          .getResult(0);
   return linalg::GenericOp::create(
              b, loc, TypeRange{resultType}, ValueRange{lhs, rhs},
              ValueRange{init}, maps, iterators,
@@ -153,7 +184,7 @@ FailureOr<SmallVector<Value>> lowerMatMul(Operation *op, ArrayRef<Value> operand
     return op->emitError("result rank does not match the operands"), failure();
   return SmallVector<Value>{contraction(rewriter, loc, *result, a, b,
                                         ix->numLoops, ix->lhs, ix->rhs, ix->out,
-                                        {a, b})};
+                                        matmulResultSizes(rewriter, loc, *result, a, b))};
 }
 
 /// Gemm: alpha * op(A) * op(B) + beta * C, op = optional transpose.

@@ -705,18 +705,18 @@ Lowered lowerSlice(Operation *op, ArrayRef<Value> operands,
     return SmallVector<Value>{castTo(rewriter, loc, v, *result)};
   }
 
-  // Parameters known at run time only: per dimension, the start and step of
-  // the last entry naming it.
-  if (fromAttributes || !result->hasStaticShape())
-    return op->emitError("Slice with run-time parameters needs a static "
-                         "result shape"),
+  // Parameters known at run time only: per dimension, the start, end and
+  // step of the last entry naming it; the result's symbolic sizes follow.
+  if (fromAttributes)
+    return op->emitError("Slice (opset 1) of a symbolic dimension is not "
+                         "supported"),
            failure();
-  SmallVector<Value> dimStarts, dimSteps;
+  SmallVector<Value> dimStarts, dimSteps, dimSizes;
   Value zero = i64Constant(rewriter, loc, 0),
         one = i64Constant(rewriter, loc, 1);
   for (int64_t d = 0; d < rank; ++d) {
-    Value start = zero, step = one;
     Value dim = dimI64(rewriter, loc, input, d);
+    Value start = zero, step = one, end = dim;
     for (int64_t j = 0; j < count; ++j) {
       Value a =
           axes ? i64Constant(rewriter, loc, (*axes)[j])
@@ -726,26 +726,43 @@ Lowered lowerSlice(Operation *op, ArrayRef<Value> operands,
           arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, a,
                                 i64Constant(rewriter, loc, d));
       Value st = toI64(rewriter, loc, extractAt(rewriter, loc, operand(1), j));
+      Value en = toI64(rewriter, loc, extractAt(rewriter, loc, operand(2), j));
       Value sp =
           steps ? i64Constant(rewriter, loc, (*steps)[j])
                 : toI64(rewriter, loc, extractAt(rewriter, loc, operand(4), j));
       start = arith::SelectOp::create(rewriter, loc, names, st, start);
+      end = arith::SelectOp::create(rewriter, loc, names, en, end);
       step = arith::SelectOp::create(rewriter, loc, names, sp, step);
     }
-    start = wrapNegative(rewriter, loc, start, dim);
+    auto clamp = [&](Value v, Value lo, Value hi) {
+      return arith::MinSIOp::create(rewriter, loc,
+                                    arith::MaxSIOp::create(rewriter, loc, v, lo), hi);
+    };
     Value positive = arith::CmpIOp::create(
         rewriter, loc, arith::CmpIPredicate::sgt, step, zero);
-    Value upper =
-        arith::SelectOp::create(rewriter, loc, positive, dim,
-                                arith::SubIOp::create(rewriter, loc, dim, one));
-    start = arith::MinSIOp::create(
-        rewriter, loc, arith::MaxSIOp::create(rewriter, loc, start, zero),
-        upper);
+    Value last = arith::SubIOp::create(rewriter, loc, dim, one);
+    Value minusOne = i64Constant(rewriter, loc, -1);
+    // Forward: start and end in [0, dim]; backward: start in [0, dim - 1],
+    // end in [-1, dim - 1].
+    start = clamp(wrapNegative(rewriter, loc, start, dim), zero,
+                  arith::SelectOp::create(rewriter, loc, positive, dim, last));
+    end = wrapNegative(rewriter, loc, end, dim);
+    end = arith::SelectOp::create(rewriter, loc, positive, clamp(end, zero, dim),
+                                  clamp(end, minusOne, last));
+    // Elements: ceil(distance / |step|), at least 0.
+    Value distance = arith::SelectOp::create(
+        rewriter, loc, positive, arith::SubIOp::create(rewriter, loc, end, start),
+        arith::SubIOp::create(rewriter, loc, start, end));
+    Value magnitude = arith::SelectOp::create(
+        rewriter, loc, positive, step, arith::SubIOp::create(rewriter, loc, zero, step));
+    Value size = arith::MaxSIOp::create(
+        rewriter, loc, zero,
+        arith::CeilDivSIOp::create(rewriter, loc, distance, magnitude));
     dimStarts.push_back(toIndex(rewriter, loc, start));
     dimSteps.push_back(toIndex(rewriter, loc, step));
+    dimSizes.push_back(toIndex(rewriter, loc, size));
   }
-  Value init = tensor::EmptyOp::create(rewriter, loc, result->getShape(),
-                                       result->getElementType());
+  Value init = emptyOf(rewriter, loc, *result, [&](int64_t d) { return dimSizes[d]; });
   Value v = indexedGeneric(
       rewriter, loc, init, {}, {},
       [&](OpBuilder &b, Location l, ArrayRef<Value> ivs, ValueRange) {

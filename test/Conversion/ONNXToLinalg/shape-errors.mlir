@@ -1,18 +1,6 @@
 // RUN: pith-opt %s --pith-convert-onnx-to-linalg -split-input-file -verify-diagnostics
 
 module attributes {onnx.opset_import = {ai.onnx = 18 : i64}} {
-func.func @slice_runtime_dynamic_result(%x: tensor<?xf32>, %starts: tensor<1xi64>, %ends: tensor<1xi64>) -> tensor<?xf32> {
-  %none = onnx.None
-  // expected-error @+2 {{Slice with run-time parameters needs a static result shape}}
-  // expected-error @+1 {{failed to legalize operation 'onnx.Slice'}}
-  %0 = onnx.Slice(%x, %starts, %ends, %none, %none) : (tensor<?xf32>, tensor<1xi64>, tensor<1xi64>, none, none) -> tensor<?xf32>
-  return %0 : tensor<?xf32>
-}
-}
-
-// -----
-
-module attributes {onnx.opset_import = {ai.onnx = 18 : i64}} {
 func.func @expand_to_dynamic(%x: tensor<1xf32>, %shape: tensor<1xi64>) -> tensor<?xf32> {
   // expected-error @+2 {{Expand to a dynamic size is not supported}}
   // expected-error @+1 {{failed to legalize operation 'onnx.Expand'}}
