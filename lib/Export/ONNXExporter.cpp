@@ -16,6 +16,7 @@
 #include "ONNX/ONNXOps.h"
 #include "ONNX/ONNXSchema.h"
 #include "pith/Proto/ONNXProto.h"
+#include "pith/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -668,8 +669,24 @@ void writeExternalData(onnx::ModelProto &model,
 
 } // namespace
 
-llvm::Error pith::exportONNXFile(ModuleOp module, StringRef path,
+/// `module` in standard ONNX: itself, or an expanded copy when it holds pith
+/// ops (the caller's module stays as it was).
+static llvm::Expected<OwningOpRef<ModuleOp>> standardONNX(ModuleOp module) {
+  OwningOpRef<ModuleOp> copy;
+  if (!pith::containsPithIR(module))
+    return copy;
+  copy = module.clone();
+  if (failed(pith::expandToONNX(*copy)))
+    return error("cannot rewrite the pith ops as ONNX");
+  return copy;
+}
+
+llvm::Error pith::exportONNXFile(ModuleOp original, StringRef path,
                                  const ExportOptions &options) {
+  auto expanded = standardONNX(original);
+  if (!expanded)
+    return error(path + ": " + llvm::toString(expanded.takeError()));
+  ModuleOp module = *expanded ? **expanded : original;
   Exporter exporter(module);
   onnx::ModelProto model;
   bool deferData = !options.textFormat;
@@ -718,7 +735,11 @@ llvm::Error pith::exportONNXFile(ModuleOp module, StringRef path,
   });
 }
 
-llvm::Expected<std::string> pith::exportONNXBytes(ModuleOp module) {
+llvm::Expected<std::string> pith::exportONNXBytes(ModuleOp original) {
+  auto expanded = standardONNX(original);
+  if (!expanded)
+    return expanded.takeError();
+  ModuleOp module = *expanded ? **expanded : original;
   Exporter exporter(module);
   onnx::ModelProto model;
   if (llvm::Error err = exporter.exportModel(model, /*deferMainData=*/true))

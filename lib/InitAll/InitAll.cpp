@@ -9,6 +9,7 @@
 #include "pith/InitAll.h"
 
 #include "ONNX/ONNXDialect.h"
+#include "Pith/PithDialect.h"
 #include "pith/Conversion/Passes.h"
 #include "pith/Pipelines/Pipelines.h"
 #include "pith/Transforms/Passes.h"
@@ -33,7 +34,7 @@
 #include "mlir/IR/DialectRegistry.h"
 
 void pith::registerAllDialects(mlir::DialectRegistry &registry) {
-  registry.insert<pith::ONNX::ONNXDialect, mlir::func::FuncDialect,
+  registry.insert<pith::ONNX::ONNXDialect, pith::dialect::PithDialect, mlir::func::FuncDialect,
                   mlir::arith::ArithDialect, mlir::math::MathDialect,
                   mlir::tensor::TensorDialect, mlir::linalg::LinalgDialect,
                   mlir::bufferization::BufferizationDialect,

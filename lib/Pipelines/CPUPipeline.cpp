@@ -78,6 +78,7 @@ void pith::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
 }
 
 void pith::buildCPUPipeline(OpPassManager &pm) {
+  pm.addPass(createExpandToONNXPass());
   pm.addPass(createRefineShapesPass());
   pm.addPass(createConvertONNXToLinalgPass());
   buildCPUBufferizePipeline(pm);

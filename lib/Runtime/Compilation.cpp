@@ -176,6 +176,7 @@ pith::lowerONNXFileForCPU(
 
   // Shape refinement can make the outputs' types static: read them after.
   PassManager refine(model->context.get());
+  refine.addPass(createExpandToONNXPass());
   refine.addPass(createRefineShapesPass());
   if (llvm::Error err = runPasses(refine, *model->module, path))
     return std::move(err);

@@ -4,9 +4,17 @@
 #define PITH_TRANSFORMS_PASSES_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
 namespace pith {
+/// Rewrites every pith op and attribute of `module` as standard onnx ops
+/// (what pith-expand-to-onnx runs; export and the CPU pipeline call it).
+mlir::LogicalResult expandToONNX(mlir::ModuleOp module);
+
+/// Whether `module` holds pith ops or attributes.
+bool containsPithIR(mlir::ModuleOp module);
+
 #define GEN_PASS_DECL
 #include "pith/Transforms/Passes.h.inc"
 

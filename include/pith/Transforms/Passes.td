@@ -108,6 +108,18 @@ def StridedCopiesToLinalgPass : Pass<"pith-strided-copies-to-linalg", "mlir::fun
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def ExpandToONNXPass : Pass<"pith-expand-to-onnx", "mlir::ModuleOp"> {
+  let summary = "Rewrite pith ops as standard onnx ops";
+  let description = [{
+    What each pith op means in standard ONNX, for the CPU pipeline and for
+    export: parameters become one onnx.Initializer per graph function
+    (shared weights stay one initializer with several consumers), a factored
+    linear map two MatMuls (and an Add for its bias), checkpoints the
+    identity; precision marks are dropped.
+  }];
+  let dependentDialects = ["pith::ONNX::ONNXDialect"];
+}
+
 def ParallelizeLoopsPass : Pass<"pith-parallelize-loops", "mlir::func::FuncOp"> {
   let summary = "Choose which scf.parallel loops run on several threads";
   let description = [{
