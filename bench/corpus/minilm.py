@@ -449,20 +449,21 @@ def compare_embeddings(evaluated, original):
             "max_abs_embedding_diff": float(np.abs(evaluated - original).max())}
 
 
-def evaluate(model_path=None, runtime="pith", sentences=None, limit=None):
+def evaluate(model_path=None, runtime="pith", sentences=None, limit=None, runner=None):
     """Metrics of a model's sentence embeddings against the reference's on the
-    committed evaluation sentences (or `sentences`)."""
-    model_path = Path(model_path) if model_path else ensure_minilm_onnx()
+    committed evaluation sentences (or `sentences`). A Runner already built (and
+    compiled) may be passed instead of model_path/runtime."""
+    if runner is None:
+        runner = Runner(Path(model_path) if model_path else ensure_minilm_onnx(), runtime)
     sentences = list(sentences or evaluation_sentences())[:limit]
     tokenizer = load_tokenizer()
     start = time.perf_counter()
-    runner = Runner(model_path, runtime)
     evaluated = embed(runner.run, sentences, tokenizer)
     seconds = time.perf_counter() - start
     original = embed(reference_run, sentences, tokenizer)
     metrics = compare_embeddings(evaluated, original)
-    metrics.update({"model": str(model_path), "runtime": runtime,
-                    "seconds_compile_and_run": round(seconds, 2)})
+    metrics.update({"model": str(runner.model_path), "runtime": runner.runtime,
+                    "seconds_run": round(seconds, 2)})
     return metrics
 
 
