@@ -15,6 +15,8 @@ DEBIAN_PACKAGES=(
   # The model corpus: data to train and evaluate on, and the system python's
   # torch that the training and export scripts use (bench/corpus).
   dataset-fashion-mnist fortunes bible-kjv-text python3-torch python3-torchvision
+  # Renders the HTML reports in tests.
+  chromium
 )
 
 missing=()

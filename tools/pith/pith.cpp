@@ -7,11 +7,15 @@
 //   pith compile MODEL.onnx -o OUT.so
 //                               ahead of time: OUT.so + OUT.so.weights, run
 //                               through the C API (include/pith-c/Runtime.h)
+//   pith report MODEL.onnx [--json] [--html FILE] [--compare OTHER.onnx]
+//                               parameters, bytes, FLOPs, activations per layer
 //
 // One subcommand per job an ML engineer runs on a model file; each is a thin
 // layer over the library.
 //
 //===----------------------------------------------------------------------===//
+
+#include "Commands.h"
 
 #include "pith/Analysis/ModelSummary.h"
 #include "pith/Import/ONNXImporter.h"
@@ -46,12 +50,12 @@ const char *kUsage = "usage: pith <command> [args]\n"
                      "after a warm-up)\n"
                      "  compile MODEL.onnx -o OUT.so\n"
                      "                       shared library + OUT.so.weights "
-                     "for the C API\n";
+                     "for the C API\n"
+                     "  report MODEL.onnx [--json] [--html FILE] [--compare OTHER.onnx]\n"
+                     "                       parameters, weight bytes, MACs/FLOPs "
+                     "and activation memory per layer\n";
 
-int fail(const llvm::Twine &message) {
-  llvm::errs() << "pith: error: " << message << "\n";
-  return 1;
-}
+using pith::driver::fail;
 
 int inspect(llvm::ArrayRef<const char *> args) {
   if (args.size() != 1)
@@ -197,6 +201,11 @@ int compile(llvm::ArrayRef<const char *> args) {
 }
 } // namespace
 
+int pith::driver::fail(const llvm::Twine &message) {
+  llvm::errs() << "pith: error: " << message << "\n";
+  return 1;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   if (argc < 2 || llvm::StringRef(argv[1]) == "--help" ||
@@ -212,6 +221,8 @@ int main(int argc, char **argv) {
     return run(args);
   if (command == "compile")
     return compile(args);
+  if (command == "report")
+    return pith::driver::report(args);
   llvm::errs() << kUsage;
   return fail("unknown command '" + command + "'");
 }

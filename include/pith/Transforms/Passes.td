@@ -120,6 +120,19 @@ def ExpandToONNXPass : Pass<"pith-expand-to-onnx", "mlir::ModuleOp"> {
   let dependentDialects = ["pith::ONNX::ONNXDialect"];
 }
 
+def PrintCostPass : Pass<"pith-print-cost", "mlir::ModuleOp"> {
+  let summary = "Print the cost model's report of the module";
+  let description = [{
+    Parameters (shared ones once), weight bytes by type, MACs, FLOPs and
+    activation memory per layer and in total (pith/Analysis/CostModel.h),
+    for the module as it is at this point of a pipeline: to test the cost
+    model on any IR, or to watch a pipeline's effect.
+  }];
+  let options = [
+    Option<"json", "json", "bool", /*default=*/"false", "Print JSON instead of a table">,
+  ];
+}
+
 def ParallelizeLoopsPass : Pass<"pith-parallelize-loops", "mlir::func::FuncOp"> {
   let summary = "Choose which scf.parallel loops run on several threads";
   let description = [{
