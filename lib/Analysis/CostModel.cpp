@@ -388,6 +388,23 @@ void pith::printCostReport(const CostReport &report, llvm::raw_ostream &os) {
     os << "note: symbolic dimensions were counted as 1\n";
 }
 
+void pith::printCostComparison(const CostReport &before, const CostReport &after,
+                               llvm::raw_ostream &os) {
+  auto ratio = [](int64_t a, int64_t b) { return b ? double(a) / double(b) : 0.0; };
+  const Cost &b = before.total, &a = after.total;
+  os << llvm::format("%-22s %16s %16s %9s\n", "", "before", "after", "ratio");
+  auto line = [&](const char *what, int64_t x, int64_t y) {
+    os << llvm::format("%-22s %16lld %16lld %9.4f\n", what, (long long)x, (long long)y,
+                       ratio(y, x));
+  };
+  line("parameters", b.parameters, a.parameters);
+  line("nonzero parameters", b.nonzeroParameters, a.nonzeroParameters);
+  line("weight bytes", b.weightBytes(), a.weightBytes());
+  line("MACs", b.macs, a.macs);
+  line("FLOPs", b.flops, a.flops);
+  line("peak activation bytes", before.peakActivationBytes, after.peakActivationBytes);
+}
+
 void pith::printCostReportJSON(const CostReport &report, llvm::raw_ostream &os) {
   llvm::json::OStream json(os, 2);
   auto cost = [&](const Cost &c) {

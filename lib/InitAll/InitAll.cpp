@@ -15,6 +15,7 @@
 #include "pith/Transforms/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Transforms/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -53,4 +54,8 @@ void pith::registerAllPasses() {
   registerPithConversionPasses();
   registerPithTransformsPasses();
   registerPipelines();
+  // The upstream cleanups pipelines use alongside Pith's passes.
+  mlir::registerCanonicalizerPass();
+  mlir::registerCSEPass();
+  mlir::registerSymbolDCEPass();
 }

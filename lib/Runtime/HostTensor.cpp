@@ -69,11 +69,8 @@ std::string pith::dataTypeName(int32_t dataType) {
   return "ONNX data type " + std::to_string(dataType);
 }
 
-llvm::Expected<HostTensor> pith::readNpy(llvm::StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
-  if (!buffer)
-    return fail(path, "cannot read: " + buffer.getError().message());
-  llvm::StringRef bytes = (*buffer)->getBuffer();
+/// Parses the bytes of a .npy file; `path` names it in errors.
+static llvm::Expected<HostTensor> parseNpy(llvm::StringRef path, llvm::StringRef bytes) {
   if (!bytes.starts_with("\x93NUMPY") || bytes.size() < 10)
     return fail(path, "not a .npy file");
   unsigned major = static_cast<unsigned char>(bytes[6]);
@@ -119,6 +116,61 @@ llvm::Expected<HostTensor> pith::readNpy(llvm::StringRef path) {
                           llvm::Twine(dataBytes));
   tensor.data.assign(payload.begin(), payload.end());
   return tensor;
+}
+
+llvm::Expected<HostTensor> pith::readNpy(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
+  if (!buffer)
+    return fail(path, "cannot read: " + buffer.getError().message());
+  return parseNpy(path, (*buffer)->getBuffer());
+}
+
+static uint32_t le32(llvm::StringRef bytes, size_t at) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + i])) << (8 * i);
+  return v;
+}
+static uint16_t le16(llvm::StringRef bytes, size_t at) {
+  return static_cast<uint16_t>(static_cast<unsigned char>(bytes[at]) |
+                               (static_cast<unsigned char>(bytes[at + 1]) << 8));
+}
+
+llvm::Expected<std::map<std::string, HostTensor>> pith::readNpz(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
+  if (!buffer)
+    return fail(path, "cannot read: " + buffer.getError().message());
+  llvm::StringRef bytes = (*buffer)->getBuffer();
+  std::map<std::string, HostTensor> arrays;
+  // A .npz file is a zip archive of .npy files: walk its local file headers.
+  size_t at = 0;
+  while (at + 30 <= bytes.size() && le32(bytes, at) == 0x04034b50) {
+    uint16_t flags = le16(bytes, at + 6), method = le16(bytes, at + 8);
+    uint32_t size = le32(bytes, at + 18);
+    uint16_t nameLength = le16(bytes, at + 26), extraLength = le16(bytes, at + 28);
+    llvm::StringRef name = bytes.substr(at + 30, nameLength);
+    size_t dataStart = at + 30 + nameLength + extraLength;
+    // numpy writes ZIP64 extras with sizes of 0xFFFFFFFF for large members.
+    if (size == 0xFFFFFFFFu && extraLength >= 20 && le16(bytes, at + 30 + nameLength) == 1)
+      size = le32(bytes, at + 30 + nameLength + 4 + 8);
+    if (method != 0)
+      return fail(path, "member '" + name + "' is compressed; save with numpy.savez, "
+                        "not savez_compressed");
+    if (flags & 0x8)
+      return fail(path, "member '" + name + "' has no size in its header");
+    if (dataStart + size > bytes.size())
+      return fail(path, "truncated archive");
+    if (!name.consume_back(".npy"))
+      return fail(path, "member '" + name + "' is not a .npy array");
+    auto tensor = parseNpy((path + ":" + name).str(), bytes.substr(dataStart, size));
+    if (!tensor)
+      return tensor.takeError();
+    arrays[name.str()] = std::move(*tensor);
+    at = dataStart + size;
+  }
+  if (arrays.empty())
+    return fail(path, "not a .npz archive of arrays");
+  return arrays;
 }
 
 llvm::Error pith::writeNpy(llvm::StringRef path, const HostTensor &tensor) {

@@ -14,10 +14,6 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   pith::registerAllDialects(registry);
   pith::registerAllPasses();
-  // The upstream cleanups tests use alongside Pith's passes.
-  mlir::registerCanonicalizerPass();
-  mlir::registerCSEPass();
-  mlir::registerSymbolDCEPass();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Pith optimizer driver\n", registry));
 }

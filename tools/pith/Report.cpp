@@ -85,14 +85,8 @@ int driver::report(llvm::ArrayRef<const char *> args) {
       llvm::outs() << "model: " << path << "\n";
       printCostReport(report, llvm::outs());
     }
-    if (reports.size() == 2) {
-      const Cost &before = reports[0].second.total, &after = reports[1].second.total;
-      auto ratio = [](int64_t a, int64_t b) { return b ? double(a) / double(b) : 0.0; };
-      llvm::outs() << llvm::format(
-          "after / before: parameters %.4f, weight bytes %.4f, FLOPs %.4f\n",
-          ratio(after.parameters, before.parameters),
-          ratio(after.weightBytes(), before.weightBytes()), ratio(after.flops, before.flops));
-    }
+    if (reports.size() == 2)
+      printCostComparison(reports[0].second, reports[1].second, llvm::outs());
   }
   if (!htmlPath.empty()) {
     // Written to a temporary and renamed: no half-written page on failure.

@@ -9,6 +9,8 @@
 //                               through the C API (include/pith-c/Runtime.h)
 //   pith report MODEL.onnx [--json] [--html FILE] [--compare OTHER.onnx]
 //                               parameters, bytes, FLOPs, activations per layer
+//   pith optimize IN.onnx -o OUT.onnx --pipeline P [--calibration FILE.npz]
+//                               run transforms, write ONNX, report the effect
 //
 // One subcommand per job an ML engineer runs on a model file; each is a thin
 // layer over the library.
@@ -53,7 +55,13 @@ const char *kUsage = "usage: pith <command> [args]\n"
                      "for the C API\n"
                      "  report MODEL.onnx [--json] [--html FILE] [--compare OTHER.onnx]\n"
                      "                       parameters, weight bytes, MACs/FLOPs "
-                     "and activation memory per layer\n";
+                     "and activation memory per layer\n"
+                     "  optimize IN.onnx -o OUT.onnx --pipeline 'PASS{opt=v},...' "
+                     "[--calibration FILE.npz]\n"
+                     "                       run a pass pipeline, write ONNX, print "
+                     "the cost before/after\n"
+                     "                       and the output error on calibration "
+                     "inputs\n";
 
 using pith::driver::fail;
 
@@ -223,6 +231,8 @@ int main(int argc, char **argv) {
     return compile(args);
   if (command == "report")
     return pith::driver::report(args);
+  if (command == "optimize")
+    return pith::driver::optimize(args);
   llvm::errs() << kUsage;
   return fail("unknown command '" + command + "'");
 }

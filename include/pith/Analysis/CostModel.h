@@ -64,6 +64,10 @@ CostReport analyzeCost(mlir::ModuleOp module);
 /// The per-layer table and the totals, aligned for a terminal.
 void printCostReport(const CostReport &report, llvm::raw_ostream &os);
 
+/// Totals before and after a transformation, and their ratios.
+void printCostComparison(const CostReport &before, const CostReport &after,
+                         llvm::raw_ostream &os);
+
 /// The same as JSON: {"layers": [...], "total": {...}, ...}.
 void printCostReportJSON(const CostReport &report, llvm::raw_ostream &os);
 

@@ -13,6 +13,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ std::string dataTypeName(int32_t dataType);
 
 /// Reads a .npy file (C order; bool, int8-64, uint8-64, float16/32/64).
 llvm::Expected<HostTensor> readNpy(llvm::StringRef path);
+
+/// The arrays of a .npz archive (numpy.savez) by name.
+llvm::Expected<std::map<std::string, HostTensor>> readNpz(llvm::StringRef path);
 /// Writes a .npy file (format version 1.0); replaces `path` atomically.
 llvm::Error writeNpy(llvm::StringRef path, const HostTensor &tensor);
 /// Reads a serialized ONNX TensorProto (.pb).

@@ -133,6 +133,18 @@ def PrintCostPass : Pass<"pith-print-cost", "mlir::ModuleOp"> {
   ];
 }
 
+def LiftParametersPass : Pass<"pith-lift-parameters", "mlir::ModuleOp"> {
+  let summary = "Make float weight initializers pith parameters";
+  let description = [{
+    Each float onnx.Initializer (main graph and subgraphs) becomes a
+    module-level pith.parameter named after it (sources = [its name]) read
+    through pith.use: the form the weight transforms work on. Export and the
+    CPU pipeline turn parameters back into initializers
+    (pith-expand-to-onnx), so lifting alone changes nothing in the model.
+  }];
+  let dependentDialects = ["pith::dialect::PithDialect"];
+}
+
 def ParallelizeLoopsPass : Pass<"pith-parallelize-loops", "mlir::func::FuncOp"> {
   let summary = "Choose which scf.parallel loops run on several threads";
   let description = [{
