@@ -36,7 +36,7 @@ fi
 # Python virtual environment; reinstalled only when requirements change.
 VENV="$ROOT/.venv"
 STAMP="$VENV/.requirements.sha256"
-want="$(sha256sum scripts/requirements.txt | cut -d' ' -f1)"
+want="$(cat scripts/requirements.txt scripts/requirements-nodeps.txt | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating Python virtual environment in .venv"
   python3 -m venv "$VENV"
@@ -44,6 +44,8 @@ fi
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python packages from scripts/requirements.txt"
   "$VENV/bin/pip" install -q --disable-pip-version-check -r scripts/requirements.txt
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps \
+    -r scripts/requirements-nodeps.txt
   echo "$want" > "$STAMP"
 fi
 
