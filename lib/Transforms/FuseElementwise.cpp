@@ -35,9 +35,14 @@ struct FuseElementwisePass
       // Generics tagged for a kernel call must keep their exact form.
       if (operand->getOwner()->hasAttr("pith.kernel"))
         return false;
+      // Likewise a consumer that reads each element several times (a
+      // contraction, a broadcast) would recompute the producer for each
+      // read: fused into attention's probabilities x V product, softmax
+      // would run once per output column.
+      auto consumer = dyn_cast<linalg::LinalgOp>(operand->getOwner());
       return producer && isa<linalg::GenericOp>(producer) &&
-             producer.getNumReductionLoops() == 0 &&
-             operand->get().hasOneUse();
+             producer.getNumReductionLoops() == 0 && operand->get().hasOneUse() &&
+             consumer && consumer.getMatchingIndexingMap(operand).isPermutation();
     };
     linalg::populateElementwiseOpsFusionPatterns(patterns, onlyParallelProducers);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

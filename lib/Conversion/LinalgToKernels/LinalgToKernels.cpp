@@ -324,11 +324,99 @@ bool fuseConvolutionEpilogue(ModuleOp module, Operation *conv, Value image,
   return true;
 }
 
+/// The body acc + a * b over (a, b, acc) block arguments.
+bool isMultiplyAccumulate(Block *body) {
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add || body->getOperations().size() != 3)
+    return false;
+  Value acc = body->getArgument(2);
+  if (add.getLhs() != acc && add.getRhs() != acc)
+    return false;
+  auto mul = (add.getLhs() == acc ? add.getRhs() : add.getLhs()).getDefiningOp<arith::MulFOp>();
+  Value a = body->getArgument(0), b = body->getArgument(1);
+  return mul && ((mul.getLhs() == a && mul.getRhs() == b) ||
+                 (mul.getLhs() == b && mul.getRhs() == a));
+}
+
+/// How numpy matmul's generic (what the MatMul lowering emits for symbolic
+/// shapes) maps onto a kernel: loops (batch..., m, n, k) with maps
+/// (batch..., m, k) x (k, n) -> (batch..., m, n) (a weight shared by all
+/// rows: the 2-D kernel) or (batch..., m, k) x (batch..., k, n) (equal
+/// batches: the batched kernel).
+enum class MatmulForm { None, SharedRight, Batched };
+
+MatmulForm matmulForm(linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 1 || op.getNumLoops() < 4 ||
+      op.getIteratorTypesArray().back() != utils::IteratorType::reduction ||
+      !isMultiplyAccumulate(op.getBody()))
+    return MatmulForm::None;
+  unsigned loops = op.getNumLoops(), batch = loops - 3;
+  MLIRContext *context = op.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
+  auto map = [&](ArrayRef<AffineExpr> exprs) { return AffineMap::get(loops, 0, exprs, context); };
+  SmallVector<AffineExpr> batchDims, lhs, rhs, out;
+  for (unsigned i = 0; i < batch; ++i)
+    batchDims.push_back(d(i));
+  AffineExpr m = d(batch), n = d(batch + 1), k = d(batch + 2);
+  lhs = batchDims, lhs.append({m, k});
+  out = batchDims, out.append({m, n});
+  rhs = batchDims, rhs.append({k, n});
+  auto maps = op.getIndexingMapsArray();
+  if (maps[0] != map(lhs) || maps[2] != map(out))
+    return MatmulForm::None;
+  if (maps[1] == map({k, n}))
+    return MatmulForm::SharedRight;
+  if (maps[1] == map(rhs))
+    return MatmulForm::Batched;
+  return MatmulForm::None;
+}
+
+/// `buffer` with its first `count` dimensions collapsed into one (a view of
+/// a contiguous buffer, no copy).
+Value collapseLeadingDims(OpBuilder &b, Location loc, Value buffer, int64_t count) {
+  int64_t rank = cast<MemRefType>(buffer.getType()).getRank();
+  if (count <= 1)
+    return buffer;
+  SmallVector<ReassociationIndices> groups(1);
+  for (int64_t i = 0; i < count; ++i)
+    groups[0].push_back(i);
+  for (int64_t i = count; i < rank; ++i)
+    groups.push_back({i});
+  return memref::CollapseShapeOp::create(b, loc, buffer, groups).getResult();
+}
+
+/// Pattern: numpy matmul's generic ==> the matmul kernel on [rows, K] x
+/// [K, N] views, or the batched kernel on [batch, M, K] x [batch, K, N].
+void matmulGenericToCall(ModuleOp module, linalg::GenericOp op, MatmulForm form) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  int64_t batch = op.getNumLoops() - 3;
+  Value a = op.getDpsInputs()[0], w = op.getDpsInputs()[1], c = op.getDpsInits()[0];
+  StringRef kernel;
+  if (form == MatmulForm::SharedRight) {
+    a = collapseLeadingDims(b, loc, a, batch + 1);
+    c = collapseLeadingDims(b, loc, c, batch + 1);
+    kernel = "pith_kernel_matmul_f32";
+  } else {
+    a = collapseLeadingDims(b, loc, a, batch);
+    w = collapseLeadingDims(b, loc, w, batch);
+    c = collapseLeadingDims(b, loc, c, batch);
+    kernel = "pith_kernel_batch_matmul_f32";
+  }
+  SmallVector<Value> args = {toDynamic(b, loc, a), toDynamic(b, loc, w), toDynamic(b, loc, c)};
+  func::FuncOp decl = kernelDecl(module, kernel, ValueRange(args).getTypes());
+  func::CallOp::create(b, loc, decl, args);
+  op->erase();
+}
+
 struct LinalgToKernelCallsPass
     : public pith::impl::LinalgToKernelCallsPassBase<LinalgToKernelCallsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<Operation *> matmuls, batchMatmuls, convs, depthwise, tagged;
+    SmallVector<linalg::GenericOp> matmulGenerics;
     module.walk([&](Operation *op) {
       auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
       if (!linalgOp || !linalgOp.hasPureBufferSemantics() || !allPlainF32(op))
@@ -345,8 +433,15 @@ struct LinalgToKernelCallsPass
         depthwise.push_back(op);
       } else if (isa<linalg::GenericOp>(op) && op->hasAttr("pith.kernel")) {
         tagged.push_back(op);
+      } else if (auto generic = dyn_cast<linalg::GenericOp>(op);
+                 generic && matmulForm(generic) != MatmulForm::None) {
+        matmulGenerics.push_back(generic);
       }
     });
+    // Pattern: numpy matmul's generic (symbolic shapes) ==> the matmul or
+    // batched matmul kernel on collapsed views.
+    for (linalg::GenericOp op : matmulGenerics)
+      matmulGenericToCall(module, op, matmulForm(op));
     // Pattern: linalg.matmul(A, B) -> C  ==>  call @pith_kernel_matmul_f32(A, B, C)
     for (Operation *op : matmuls)
       replaceWithCall(module, op, "pith_kernel_matmul_f32", {});
