@@ -16,9 +16,15 @@ folding on:
   minilm_dyn.onnx                  same, symbolic batch and sequence dims
   resnet50_b{1,8}.onnx, resnet50_dyn.onnx
   mobilenetv2_b{1,8}.onnx, mobilenetv2_dyn.onnx
-                                   torchvision, input "input" [B,3,224,224],
+  vitb16_b1.onnx                   torchvision, input "input" [B,3,224,224],
                                    output "output" [B,1000]; *_dyn has a
                                    symbolic batch dim
+  bertbase_b1.onnx                 the MiniLM encoder at BERT-base's shape
+                                   (12 layers, hidden 768, 12 heads, FFN 3072)
+  gpt2small_b1.onnx                GPT-2-small-shaped decoder (12 layers, 768,
+                                   12 heads, vocab 50257, pre-norm, tanh GELU,
+                                   causal mask, LM head tied to the token
+                                   embedding): input_ids [B,128] -> logits
 
 Existing files are skipped unless --force. NAME... restricts to the given
 file stems (e.g. minilm_b1 resnet50_dyn).
@@ -106,6 +112,12 @@ class Layer(nn.Module):
         return self.norm(x + self.fc2(self.act(self.fc1(x))))
 
 
+class BertBaseConfig(MiniLMConfig):
+    hidden = 768
+    layers = 12
+    intermediate = 3072
+
+
 class MiniLM(nn.Module):
     def __init__(self, c=MiniLMConfig()):
         super().__init__()
@@ -122,9 +134,9 @@ class MiniLM(nn.Module):
         return x
 
 
-def make_minilm():
+def make_minilm(config=MiniLMConfig()):
     torch.manual_seed(0)
-    m = MiniLM()
+    m = MiniLM(config)
     # BERT-style init: N(0, 0.02) weights, zero biases; LayerNorm gamma/beta
     # perturbed so that the affine part is not the identity.
     for mod in m.modules():
@@ -147,6 +159,73 @@ def minilm_inputs(batch):
 
 
 # --------------------------------------------------------------------------
+# GPT-2 small (decoder-only, pre-norm, causal)
+# --------------------------------------------------------------------------
+class GPT2Config:
+    vocab_size = 50257
+    positions = 1024
+    hidden = 768
+    layers = 12
+    heads = 12
+    eps = 1e-5
+
+
+class GPT2Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.heads, self.head_dim = c.heads, c.hidden // c.heads
+        self.norm1 = nn.LayerNorm(c.hidden, eps=c.eps)
+        self.qkv = nn.Linear(c.hidden, 3 * c.hidden)
+        self.proj = nn.Linear(c.hidden, c.hidden)
+        self.norm2 = nn.LayerNorm(c.hidden, eps=c.eps)
+        self.fc = nn.Linear(c.hidden, 4 * c.hidden)
+        self.act = nn.GELU(approximate="tanh")
+        self.out = nn.Linear(4 * c.hidden, c.hidden)
+
+    def forward(self, x, causal_bias):
+        b, s, h = x.shape
+        q, k, v = self.qkv(self.norm1(x)).split(h, dim=-1)
+        split = lambda t: t.view(b, s, self.heads, self.head_dim).permute(0, 2, 1, 3)  # noqa: E731
+        q, k, v = split(q), split(k), split(v)
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_dim)
+        probs = torch.softmax(scores + causal_bias, dim=-1)
+        ctx = torch.matmul(probs, v).permute(0, 2, 1, 3).reshape(b, s, h)
+        x = x + self.proj(ctx)
+        return x + self.out(self.act(self.fc(self.norm2(x))))
+
+
+class GPT2(nn.Module):
+    def __init__(self, c=GPT2Config()):
+        super().__init__()
+        self.wte = nn.Embedding(c.vocab_size, c.hidden)
+        self.wpe = nn.Embedding(c.positions, c.hidden)
+        self.blocks = nn.ModuleList(GPT2Block(c) for _ in range(c.layers))
+        self.norm = nn.LayerNorm(c.hidden, eps=c.eps)
+
+    def forward(self, input_ids):
+        s = input_ids.size(1)
+        pos = torch.arange(s, dtype=torch.int64).unsqueeze(0)
+        x = self.wte(input_ids) + self.wpe(pos)
+        # Additive causal mask [1,1,S,S]: 0 on and below the diagonal.
+        causal = torch.full((s, s), torch.finfo(x.dtype).min).triu(1)[None, None]
+        for block in self.blocks:
+            x = block(x, causal)
+        # The LM head is the token embedding, transposed (tied weights).
+        return torch.matmul(self.norm(x), self.wte.weight.t())
+
+
+def make_gpt2():
+    torch.manual_seed(0)
+    m = GPT2()
+    for mod in m.modules():
+        if isinstance(mod, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(mod.weight, std=0.02)
+            if isinstance(mod, nn.Linear):
+                nn.init.normal_(mod.bias, std=0.02)
+    return m.eval()
+
+
+# --------------------------------------------------------------------------
 # torchvision CNNs
 # --------------------------------------------------------------------------
 def randomize_bn(model, seed):
@@ -166,15 +245,23 @@ def make_torchvision(name):
     import torchvision
     torch.manual_seed(0)
     ctor = {"resnet50": torchvision.models.resnet50,
-            "mobilenetv2": torchvision.models.mobilenet_v2}[name]
+            "mobilenetv2": torchvision.models.mobilenet_v2,
+            "vitb16": torchvision.models.vit_b_16}[name]
     m = ctor(weights=None)
+    if name == "vitb16":
+        # torchvision zero-initializes ViT's classifier: outputs would all be
+        # 0 and any comparison trivially exact.
+        nn.init.normal_(m.heads.head.weight, std=0.02)
+        nn.init.normal_(m.heads.head.bias, std=0.02)
     return randomize_bn(m, seed=1).eval()
 
 
 # --------------------------------------------------------------------------
 def export(model, args, path, input_names, output_names, dynamic_axes):
     tmp = path + ".tmp"
-    with torch.no_grad():
+    # Gradients stay enabled: under no_grad, eval-mode nn.MultiheadAttention
+    # (ViT) takes a fused fast path that has no ONNX export.
+    with torch.enable_grad():
         torch.onnx.export(model, args, tmp, opset_version=OPSET, do_constant_folding=True,
                           input_names=input_names, output_names=output_names,
                           dynamic_axes=dynamic_axes or None,
@@ -191,7 +278,20 @@ def build_jobs():
         for b in (1, 8):
             jobs[f"{net}_b{b}"] = (net, b, False)
         jobs[f"{net}_dyn"] = (net, 2, True)
+    jobs["vitb16_b1"] = ("vitb16", 1, False)
+    jobs["bertbase_b1"] = ("bertbase", 1, False)
+    jobs["gpt2small_b1"] = ("gpt2small", 1, False)
     return jobs
+
+
+def make(kind):
+    if kind == "minilm":
+        return make_minilm()
+    if kind == "bertbase":
+        return make_minilm(BertBaseConfig())
+    if kind == "gpt2small":
+        return make_gpt2()
+    return make_torchvision(kind)
 
 
 def main():
@@ -215,9 +315,12 @@ def main():
             print(f"{name + '.onnx':22s} {os.path.getsize(path) / 1e6:9.1f} MB  (exists, skipped)")
             continue
         if kind not in models:
-            models[kind] = make_minilm() if kind == "minilm" else make_torchvision(kind)
+            models[kind] = make(kind)
         model = models[kind]
-        if kind == "minilm":
+        if kind == "gpt2small":
+            args = (minilm_inputs(batch)[0] % GPT2Config.vocab_size,)
+            ins, outs, dyn = ["input_ids"], ["logits"], None
+        elif kind in ("minilm", "bertbase"):
             args = minilm_inputs(batch)
             ins, outs = ["input_ids", "attention_mask"], ["last_hidden_state"]
             dyn = ({"input_ids": {0: "batch", 1: "sequence"},

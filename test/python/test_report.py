@@ -58,3 +58,24 @@ def test_report_bad_input(pith, args, message):
     assert result.returncode != 0
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("model", ["fashion_mnist_cnn.onnx", "fashion_mnist_mlp.onnx",
+                                   "tiny_lm.onnx"])
+def test_parameters_equal_initializer_sizes(pith, model):
+    """The report's parameter count is the sum of the initializers' sizes."""
+    import json
+
+    import numpy as np
+    import onnx
+
+    path = HERE.parents[1] / "bench" / "corpus" / "models" / model
+    if not path.exists():
+        pytest.skip(f"{path} is missing")
+    result = pith.pith("report", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    graph = onnx.load(path).graph
+    sizes = sum(int(np.prod(t.dims, dtype=np.int64)) for t in graph.initializer)
+    assert report["total"]["parameters"] == sizes
+    assert report["total"]["parameters"] == sum(l["parameters"] for l in report["layers"])
