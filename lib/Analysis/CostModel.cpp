@@ -16,7 +16,12 @@
 #include "ONNX/ONNXOps.h"
 #include "Pith/PithDialect.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
@@ -177,6 +182,38 @@ int64_t nonzeros(ElementsAttr value, int64_t count) {
   return result;
 }
 
+/// After conversion to linalg: every float arithmetic op of the body runs
+/// once per loop iteration; a contraction's iterations are its MACs (and
+/// its multiply and add are its 2 FLOPs per MAC).
+void countLinalg(linalg::LinalgOp op, Cost &cost, bool &dynamic) {
+  int64_t iterations = 1;
+  for (int64_t range : op.getStaticLoopRanges()) {
+    if (ShapedType::isDynamic(range)) {
+      dynamic = true;
+      continue;
+    }
+    iterations *= range;
+  }
+  int64_t arithmetic = 0;
+  bool multiplies = false;
+  op->walk([&](Operation *nested) {
+    if (nested == op.getOperation() ||
+        !isa<arith::ArithDialect, math::MathDialect>(nested->getDialect()) ||
+        llvm::none_of(nested->getResultTypes(), [](Type t) { return isa<FloatType>(t); }))
+      return;
+    ++arithmetic;
+    multiplies |= isa<arith::MulFOp>(nested);
+  });
+  // Sum pooling is a "convolution" without products: not MACs.
+  if ((linalg::isaContractionOpInterface(op) || linalg::isaConvolutionOpInterface(op)) &&
+      multiplies) {
+    cost.macs += iterations;
+    cost.flops += 2 * iterations;
+    return;
+  }
+  cost.flops += iterations * arithmetic;
+}
+
 /// MACs and FLOPs of one node.
 void countCompute(Operation *op, Cost &cost, bool &dynamic) {
   if (op->getNumResults() == 0)
@@ -197,6 +234,10 @@ void countCompute(Operation *op, Cost &cost, bool &dynamic) {
             n = dim(factored.getRight(), 1);
     int64_t rows = n ? out / n : 0;
     contraction(rows * (k * r + r * n), factored.getBias() ? out : 0);
+    return;
+  }
+  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
+    countLinalg(linalgOp, cost, dynamic);
     return;
   }
   if (!isa<ONNX::ONNXDialect>(op->getDialect()))
@@ -287,7 +328,10 @@ CostReport pith::analyzeCost(ModuleOp module) {
       weights.push_back(op);
       return;
     }
-    if (opType(op) == "Constant")
+    // Constants, empty tensors and the scalar code inside linalg ops are not
+    // nodes (the linalg op holding them is).
+    if (opType(op) == "Constant" || isa<arith::ConstantOp, tensor::EmptyOp>(op) ||
+        op->getParentOfType<linalg::LinalgOp>())
       return;
     Cost &cost = layer(layerOf(nodeName(op)));
     ++cost.nodes;
@@ -317,6 +361,24 @@ CostReport pith::analyzeCost(ModuleOp module) {
   // Parameters nothing uses.
   for (auto parameter : module.getOps<dialect::ParameterOp>())
     countWeight(parameter, parameter.getValue(), nullptr);
+  // After conversion to linalg, weights are graph arguments marked
+  // pith.weight (their data is passed at run time): counted from their
+  // types, all nonzero as far as the IR tells.
+  for (auto func : module.getOps<func::FuncOp>())
+    for (BlockArgument arg : func.getArguments()) {
+      if (!func.getArgAttr(arg.getArgNumber(), "pith.weight") ||
+          !isa<ShapedType>(arg.getType()))
+        continue;
+      Operation *firstUser = nullptr;
+      for (Operation *user : arg.getUsers())
+        if (!firstUser || user->isBeforeInBlock(firstUser))
+          firstUser = user->getBlock() == &func.getBody().front() ? user : firstUser;
+      Cost &cost = layer(firstUser ? layerOf(nodeName(firstUser)) : "(unused)");
+      int64_t count = elements(arg.getType(), dynamic);
+      cost.parameters += count;
+      cost.nonzeroParameters += count;
+      cost.weightBytesByType[typeName(arg.getType())] += count * elementBytes(arg.getType());
+    }
 
   // Peak activation memory over the main graph, in program order.
   for (auto func : module.getOps<func::FuncOp>()) {
