@@ -86,6 +86,11 @@ void pith::buildCPUPipeline(OpPassManager &pm) {
 }
 
 void pith::registerPipelines() {
+  PassPipelineRegistration<>(
+      "pith-prepare",
+      "Lift float initializers to pith parameters and canonicalize (where "
+      "transform pipelines start)",
+      buildPreparePipeline);
   PassPipelineRegistration<>("pith-cpu-pipeline",
                              "Lower the onnx dialect to LLVM for the CPU",
                              buildCPUPipeline);

@@ -102,3 +102,12 @@ def test_bad_input(pith, small_cnn, tmp_path, case, message):
     assert message.format(cal=cal) in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not out.exists()
+
+
+def test_named_pipeline(pith, small_cnn, tmp_path):
+    """Named pipelines resolve like passes (pith-prepare = lift + canonicalize)."""
+    out = tmp_path / "out.onnx"
+    result = pith.pith("optimize", str(small_cnn), "-o", str(out), "--pipeline", "pith-prepare")
+    assert result.returncode == 0, result.stderr
+    assert "pith-lift-parameters" in result.stderr
+    assert out.exists()

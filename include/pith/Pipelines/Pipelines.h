@@ -26,6 +26,10 @@ void buildCPUBufferizePipeline(mlir::OpPassManager &pm);
 void buildCPULowerToLLVMPipeline(mlir::OpPassManager &pm);
 
 /// Registers the pipelines above with the pass registry.
+/// pith-prepare: float initializers lifted to pith parameters, then
+/// canonicalized; where transform pipelines start.
+void buildPreparePipeline(mlir::OpPassManager &pm);
+
 void registerPipelines();
 
 } // namespace pith
