@@ -64,6 +64,34 @@ def ort_latency(model_path, inputs, repeat, threads):
     return float(np.median(times))
 
 
+def ratio_chart(rows):
+    """An SVG bar chart of Pith / onnxruntime per model, with the parity line
+    (1.0) and the 2x bound of the CPU issue: plain SVG, no plotting library."""
+    measured = [(name, pith_s / ort_s) for name, _, pith_s, ort_s in rows if pith_s]
+    width, bar, gap, left, top = 640, 22, 10, 150, 30
+    scale = (width - left - 40) / max([2.2] + [r for _, r in measured])
+    height = top + len(measured) * (bar + gap) + 30
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             'font-family="sans-serif" font-size="12">',
+             f'<text x="{left}" y="18" font-weight="bold">Pith latency / onnxruntime latency '
+             '(lower is better)</text>']
+    for i, (name, r) in enumerate(measured):
+        y = top + i * (bar + gap)
+        parts.append(f'<text x="{left - 8}" y="{y + bar - 6}" text-anchor="end">{name}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{r * scale:.1f}" height="{bar}" '
+                     'fill="#4e79a7"/>')
+        parts.append(f'<text x="{left + r * scale + 4:.1f}" y="{y + bar - 6}">{r:.2f}</text>')
+    bottom = top + len(measured) * (bar + gap)
+    for value, label, color in ((1.0, "parity", "#444"), (2.0, "2x", "#e15759")):
+        x = left + value * scale
+        parts.append(f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{bottom}" '
+                     f'stroke="{color}" stroke-dasharray="4 3"/>')
+        parts.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" '
+                     f'fill="{color}">{label}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=MODELS)
@@ -98,6 +126,7 @@ def main():
              f"Median of {args.repeat} runs after a warm-up, {args.threads} threads each, "
              "same inputs, one run of the script on a shared 2-core machine "
              "(ratios are meaningful, absolute times less so).", "",
+             "![Pith / onnxruntime latency per model](cpu-latency.svg)", "",
              "| model | Pith compile (s) | Pith (ms) | onnxruntime (ms) | Pith / onnxruntime |",
              "| --- | --- | --- | --- | --- |"]
     for name, compile_s, pith_s, ort_s in rows:
@@ -109,7 +138,10 @@ def main():
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:
         f.write("\n".join(lines) + "\n")
-    print(f"wrote {os.path.relpath(args.output, ROOT)}")
+    chart = os.path.splitext(args.output)[0] + ".svg"
+    with open(chart, "w") as f:
+        f.write(ratio_chart(rows))
+    print(f"wrote {os.path.relpath(args.output, ROOT)} and {os.path.relpath(chart, ROOT)}")
 
 
 if __name__ == "__main__":
