@@ -91,7 +91,14 @@ LM_SPLIT_SEED = 0
 LM_EVAL_FRACTION = 0.05
 LM_CALIBRATION_FRACTION = 0.02
 LM_WINDOW = 128  # tokens per evaluation / calibration sequence
-LM_MODEL = MODELS_DIR / "tiny_lm.onnx"
+# The LM is committed compactly (the repository keeps files under 5 MB): its
+# graph with the small tensors, and its learned matrices as int8 with one
+# scale per row. ensure_lm_model() rebuilds the float model into the
+# git-ignored cache; that rebuilt model is "the trained LM" every metric
+# refers to.
+LM_SKELETON = MODELS_DIR / "tiny_lm_skeleton.onnx"
+LM_WEIGHTS = MODELS_DIR / "tiny_lm_weights_int8.npz"
+LM_MODEL = Path(__file__).resolve().parent / "cache" / "tiny_lm.onnx"
 LM_VOCAB = MODELS_DIR / "tiny_lm_vocab.json"
 LM_EVAL = MODELS_DIR / "tiny_lm_eval.npz"
 LM_CALIBRATION = MODELS_DIR / "tiny_lm_calibration.npz"
@@ -249,6 +256,58 @@ def seed_everything(seed, threads=2):
     np.random.seed(seed)
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
+
+
+def pack_lm_model(path):
+    """Splits the exported LM at `path` into LM_SKELETON (graph, biases,
+    positions, mask) and LM_WEIGHTS (every 2-D '*.weight' initializer as
+    int8 rows with a float32 scale each), then rebuilds LM_MODEL from them."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(path)
+    packed = {}
+    kept = []
+    for tensor in model.graph.initializer:
+        array = numpy_helper.to_array(tensor)
+        if tensor.name.endswith(".weight") and array.ndim == 2 and array.dtype == np.float32:
+            scale = np.abs(array).max(axis=1, keepdims=True) / 127.0
+            scale[scale == 0] = 1.0
+            packed[tensor.name + "/q"] = np.round(array / scale).astype(np.int8)
+            packed[tensor.name + "/scale"] = scale.astype(np.float32)
+        else:
+            kept.append(tensor)
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    onnx.save(model, LM_SKELETON)
+    np.savez(LM_WEIGHTS, **packed)
+    LM_MODEL.unlink(missing_ok=True)
+    return ensure_lm_model()
+
+
+def ensure_lm_model():
+    """LM_MODEL, rebuilt from LM_SKELETON and LM_WEIGHTS when missing or
+    older than them."""
+    import onnx
+    from onnx import numpy_helper
+
+    for source in (LM_SKELETON, LM_WEIGHTS):
+        if not source.exists():
+            raise SystemExit(f"error: {source} is missing (run bench/corpus/tiny_lm.py)")
+    newest = max(LM_SKELETON.stat().st_mtime, LM_WEIGHTS.stat().st_mtime)
+    if LM_MODEL.exists() and LM_MODEL.stat().st_mtime >= newest:
+        return LM_MODEL
+    model = onnx.load(LM_SKELETON)
+    with np.load(LM_WEIGHTS) as packed:
+        names = sorted({key.rsplit("/", 1)[0] for key in packed.files})
+        for name in names:
+            weight = packed[name + "/q"].astype(np.float32) * packed[name + "/scale"]
+            model.graph.initializer.append(numpy_helper.from_array(weight, name))
+    LM_MODEL.parent.mkdir(parents=True, exist_ok=True)
+    temporary = LM_MODEL.with_suffix(".tmp")
+    onnx.save(model, temporary)
+    temporary.replace(LM_MODEL)
+    return LM_MODEL
 
 
 def export_onnx(model, example, path, input_name, output_name, dynamic_axes):

@@ -115,6 +115,8 @@ def evaluate(task, model_path=None, limit=None, batch=None, threads=2,
     """Evaluates one task with each backend; returns a dict of figures (what
     --json writes for the task)."""
     spec = TASKS[task]
+    if model_path is None and task == "lm":
+        common.ensure_lm_model()  # rebuilt from its compact committed form
     model_path = Path(model_path or spec["model"])
     if not model_path.exists():
         raise SystemExit(f"error: model {model_path} is missing")

@@ -21,9 +21,12 @@ training. Evaluation and calibration text is cut into windows of 128 tokens
 and saved (models/tiny_lm_eval.npz, models/tiny_lm_calibration.npz); the
 model never trains on them.
 
-Writes models/tiny_lm.onnx (input "tokens" int64 [batch,seq], output
-"logits" float32 [batch,seq,vocab]) and models/tiny_lm_training.json: the
-settings, the held-out perplexity torch measured and the unigram baseline.
+Exports the model (input "tokens" int64 [batch,seq], output "logits"
+float32 [batch,seq,vocab]) and commits it compactly: models/tiny_lm_skeleton.onnx
+(graph and small tensors) and models/tiny_lm_weights_int8.npz (matrices as
+int8 rows with a scale each); common.ensure_lm_model() rebuilds the float
+model in cache/. Also writes models/tiny_lm_training.json: the settings, the
+held-out perplexity torch measured and the unigram baseline.
 """
 
 import argparse
@@ -179,6 +182,7 @@ def main():
     example = torch.from_numpy(eval_windows[:2, :16])
     common.export_onnx(model, example, common.LM_MODEL, "tokens", "logits",
                        {"tokens": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}})
+    common.pack_lm_model(common.LM_MODEL)
     common.write_json(common.LM_TRAINING, {
         "seed": args.seed, "steps": args.steps, "batch": args.batch, "seq": args.seq,
         "max_lr": args.lr, "train_seconds": round(seconds),
