@@ -12,6 +12,8 @@ DEBIAN_PACKAGES=(
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
   cmake ninja-build ccache g++ libgtest-dev python3-venv libdnnl-dev libomp-22-dev
+  # Eigen: the eigensolver behind shared-basis factorization (lib/Compression).
+  libeigen3-dev
   # The model corpus: data to train and evaluate on, and the system python's
   # torch that the training and export scripts use (bench/corpus).
   dataset-fashion-mnist fortunes bible-kjv-text python3-torch python3-torchvision

@@ -148,15 +148,17 @@ def Pith_FactoredLinearOp : Pith_Op<"factored_linear", [Pure]> {
     A linear layer whose K x N weight is replaced by the product of U (K x R)
     and V (R x N), R the rank: K*R + R*N parameters instead of K*N, and the
     product never materializes the full weight. `input` has any rank >= 1;
-    its last dimension is K. The optional `bias` has N elements.
+    its last dimension is K. The optional `bias` has N elements. Input and
+    result may be unranked, as ONNX import leaves values whose shapes
+    inference did not find.
 
     ```mlir
     %y = pith.factored_linear %x, %u, %v : (tensor<8x384xf32>, tensor<384x32xf32>, tensor<32x1536xf32>) -> tensor<8x1536xf32>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$left,
+  let arguments = (ins AnyTensor:$input, AnyRankedTensor:$left,
                        AnyRankedTensor:$right, Optional<AnyRankedTensor>:$bias);
-  let results = (outs AnyRankedTensor:$result);
+  let results = (outs AnyTensor:$result);
   let assemblyFormat = [{
     $input `,` $left `,` $right (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
   }];

@@ -267,35 +267,43 @@ LogicalResult UseOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult FactoredLinearOp::verify() {
-  auto input = getInput().getType(), left = getLeft().getType(),
-       right = getRight().getType(), result = getResult().getType();
-  if (input.getRank() < 1 || left.getRank() != 2 || right.getRank() != 2)
-    return emitOpError("needs an input of rank >= 1 and 2-D factors");
+  auto left = getLeft().getType(), right = getRight().getType();
   auto compatible = [](int64_t a, int64_t b) {
     return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
   };
-  if (!compatible(input.getDimSize(input.getRank() - 1), left.getDimSize(0)))
-    return emitOpError("input's last dimension ")
-           << input.getDimSize(input.getRank() - 1) << " does not match U's rows "
-           << left.getDimSize(0);
+  if (left.getRank() != 2 || right.getRank() != 2)
+    return emitOpError("needs 2-D factors");
   if (!compatible(left.getDimSize(1), right.getDimSize(0)))
     return emitOpError("U's columns ") << left.getDimSize(1)
                                        << " do not match V's rows (the rank) "
                                        << right.getDimSize(0);
-  if (result.getRank() != input.getRank() ||
-      !compatible(result.getDimSize(result.getRank() - 1), right.getDimSize(1)))
-    return emitOpError("result type ") << result << " does not match the input's rank and "
-                                       << "V's columns " << right.getDimSize(1);
-  for (int64_t d = 0; d + 1 < input.getRank(); ++d)
-    if (!compatible(input.getDimSize(d), result.getDimSize(d)))
-      return emitOpError("result dimension ") << d << " differs from the input's";
+  auto input = dyn_cast<RankedTensorType>(getInput().getType());
+  auto result = dyn_cast<RankedTensorType>(getResult().getType());
+  if (input && input.getRank() < 1)
+    return emitOpError("needs an input of rank >= 1");
+  if (input && !compatible(input.getDimSize(input.getRank() - 1), left.getDimSize(0)))
+    return emitOpError("input's last dimension ")
+           << input.getDimSize(input.getRank() - 1) << " does not match U's rows "
+           << left.getDimSize(0);
+  if (result && (result.getRank() < 1 ||
+                 !compatible(result.getDimSize(result.getRank() - 1), right.getDimSize(1))))
+    return emitOpError("result type ") << result << " does not match V's columns "
+                                       << right.getDimSize(1);
+  if (input && result) {
+    if (result.getRank() != input.getRank())
+      return emitOpError("result rank ") << result.getRank() << " differs from the input's";
+    for (int64_t d = 0; d + 1 < input.getRank(); ++d)
+      if (!compatible(input.getDimSize(d), result.getDimSize(d)))
+        return emitOpError("result dimension ") << d << " differs from the input's";
+  }
   if (Value bias = getBias()) {
     auto biasType = cast<RankedTensorType>(bias.getType());
     if (biasType.getRank() != 1 || !compatible(biasType.getDimSize(0), right.getDimSize(1)))
       return emitOpError("bias must be 1-D with V's ") << right.getDimSize(1) << " columns";
   }
-  Type element = input.getElementType();
-  for (Type t : {left.getElementType(), right.getElementType(), result.getElementType()})
+  Type element = cast<TensorType>(getInput().getType()).getElementType();
+  for (Type t : {left.getElementType(), right.getElementType(),
+                 cast<TensorType>(getResult().getType()).getElementType()})
     if (t != element)
       return emitOpError("operands and result must share one element type");
   return success();

@@ -10,6 +10,7 @@
 
 #include "ONNX/ONNXDialect.h"
 #include "Pith/PithDialect.h"
+#include "pith/Compression/Passes.h"
 #include "pith/Conversion/Passes.h"
 #include "pith/Pipelines/Pipelines.h"
 #include "pith/Transforms/Passes.h"
@@ -53,6 +54,7 @@ void pith::registerAllDialects(mlir::DialectRegistry &registry) {
 void pith::registerAllPasses() {
   registerPithConversionPasses();
   registerPithTransformsPasses();
+  registerPithCompressionPasses();
   registerPipelines();
   // The upstream cleanups pipelines use alongside Pith's passes.
   mlir::registerCanonicalizerPass();

@@ -43,9 +43,11 @@ Value onnxOp(OpBuilder &b, Location loc, StringRef type, ValueRange operands,
 }
 
 /// x . U (+ . V): the type of multiplying `input` by a matrix with
-/// `columns` columns.
-RankedTensorType timesMatrix(Value input, int64_t columns) {
-  auto type = cast<RankedTensorType>(input.getType());
+/// `columns` columns (unranked if `input` is).
+TensorType timesMatrix(Value input, int64_t columns) {
+  auto type = dyn_cast<RankedTensorType>(input.getType());
+  if (!type)
+    return cast<TensorType>(input.getType());
   SmallVector<int64_t> shape(type.getShape());
   shape.back() = columns;
   return RankedTensorType::get(shape, type.getElementType());

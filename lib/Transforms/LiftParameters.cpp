@@ -15,12 +15,8 @@ namespace pith {
 
 using namespace mlir;
 
-namespace {
-struct LiftParametersPass
-    : public pith::impl::LiftParametersPassBase<LiftParametersPass> {
-  void runOnOperation() override {
-    ModuleOp module = getOperation();
-    SymbolTable symbols(module);
+void pith::liftParameters(ModuleOp module) {
+  SymbolTable symbols(module);
     SmallVector<pith::ONNX::InitializerOp> initializers;
     module.walk([&](pith::ONNX::InitializerOp op) {
       if (isa<FloatType>(op.getType().getElementType()))
@@ -41,6 +37,11 @@ struct LiftParametersPass
       init.getResult().replaceAllUsesWith(use.getResult());
       init.erase();
     }
-  }
+}
+
+namespace {
+struct LiftParametersPass
+    : public pith::impl::LiftParametersPassBase<LiftParametersPass> {
+  void runOnOperation() override { pith::liftParameters(getOperation()); }
 };
 } // namespace

@@ -1,13 +1,15 @@
 //===- Optimize.cpp - pith optimize: run transforms, write ONNX -----------===//
 //
 //   pith optimize IN.onnx -o OUT.onnx --pipeline 'PASS{opt=v},PASS'
-//                 [--calibration FILE.npz]
+//                 [--calibration FILE.npz] [--report-json FILE.json]
 //
 // Runs a pass pipeline in MLIR's textual syntax (the pass and option names
 // of pith-opt, named pipelines included) on a model, writes standard ONNX,
-// and prints the cost before and after. With calibration inputs (numpy
-// .npz, arrays named after the model's inputs) it compiles both models and
-// reports the output error the transforms cost.
+// and prints what each pass reports it did (the module's pith.report) and
+// the cost before and after. Calibration inputs (numpy .npz, arrays named
+// after the model's inputs) are what lossy passes measure their error on
+// unless their own option names others; with them, both models are
+// compiled and the output error the transforms cost is reported.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +17,8 @@
 
 #include "ONNX/ONNXOps.h"
 #include "pith/Analysis/CostModel.h"
+#include "pith/Compression/Calibration.h"
+#include "pith/Compression/Passes.h"
 #include "pith/Export/ONNXExporter.h"
 #include "pith/Import/ONNXImporter.h"
 #include "pith/InitAll.h"
@@ -30,6 +34,8 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
@@ -67,49 +73,6 @@ private:
   int depth = 0;
   std::chrono::steady_clock::time_point start;
 };
-
-/// The calibration arrays, checked against the model's inputs by name,
-/// data type and static dimensions.
-llvm::Expected<std::map<std::string, HostTensor>>
-readCalibration(llvm::StringRef path, mlir::ModuleOp module) {
-  auto arrays = readNpz(path);
-  if (!arrays)
-    return arrays.takeError();
-  auto func = *module.getOps<mlir::func::FuncOp>().begin();
-  std::map<std::string, mlir::RankedTensorType> inputs;
-  std::string names;
-  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-    auto name = func.getArgAttrOfType<mlir::StringAttr>(i, ONNX::attrs::kName);
-    auto type = llvm::dyn_cast<mlir::RankedTensorType>(func.getArgumentTypes()[i]);
-    if (!name || !type)
-      continue;
-    inputs[name.str()] = type;
-    names += (names.empty() ? "" : ", ") + name.str();
-  }
-  auto error = [&](const llvm::Twine &message) {
-    return llvm::createStringError("calibration " + path + ": " + message);
-  };
-  for (const auto &[name, tensor] : *arrays) {
-    auto it = inputs.find(name);
-    if (it == inputs.end())
-      return error("'" + name + "' is not an input of the model (inputs: " + names + ")");
-    mlir::RankedTensorType type = it->second;
-    bool ok = static_cast<int64_t>(tensor.shape.size()) == type.getRank();
-    for (int64_t d = 0; ok && d < type.getRank(); ++d)
-      ok = type.isDynamicDim(d) || type.getDimSize(d) == tensor.shape[d];
-    if (!ok) {
-      std::string want, got;
-      llvm::raw_string_ostream ws(want), gs(got);
-      type.print(ws);
-      llvm::interleave(tensor.shape, gs, "x");
-      return error("'" + name + "' has shape " + got + ", the model takes " + want);
-    }
-  }
-  for (const auto &[name, type] : inputs)
-    if (!arrays->count(name))
-      return error("no array for input '" + name + "'");
-  return arrays;
-}
 
 /// The largest absolute and relative (to the reference's largest
 /// magnitude) differences of two float tensors.
@@ -167,6 +130,53 @@ int measureError(llvm::StringRef original, llvm::StringRef optimized,
   return 0;
 }
 
+/// Each pass's report lines, under its name.
+void printReport(mlir::ArrayAttr report, llvm::raw_ostream &os) {
+  for (auto entry : report.getAsRange<mlir::DictionaryAttr>()) {
+    os << entry.getAs<mlir::StringAttr>("pass").getValue() << ":\n";
+    for (auto line : entry.getAs<mlir::ArrayAttr>("lines").getAsValueRange<mlir::StringAttr>())
+      os << "  " << line << "\n";
+  }
+}
+
+/// An attribute of a report entry as JSON.
+llvm::json::Value toJSON(mlir::Attribute attr) {
+  if (auto s = llvm::dyn_cast<mlir::StringAttr>(attr))
+    return s.str();
+  if (auto b = llvm::dyn_cast<mlir::BoolAttr>(attr))
+    return b.getValue();
+  if (auto i = llvm::dyn_cast<mlir::IntegerAttr>(attr))
+    return i.getInt();
+  if (auto f = llvm::dyn_cast<mlir::FloatAttr>(attr))
+    return f.getValueAsDouble();
+  if (auto array = llvm::dyn_cast<mlir::ArrayAttr>(attr)) {
+    llvm::json::Array items;
+    for (mlir::Attribute item : array)
+      items.push_back(toJSON(item));
+    return items;
+  }
+  if (auto dict = llvm::dyn_cast<mlir::DictionaryAttr>(attr)) {
+    llvm::json::Object object;
+    for (mlir::NamedAttribute field : dict)
+      object[field.getName().getValue()] = toJSON(field.getValue());
+    return object;
+  }
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  attr.print(os);
+  return text;
+}
+
+/// The passes' reports as a JSON list (empty when no pass reported).
+int writeReportJSON(mlir::ArrayAttr report, llvm::StringRef path) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return driver::fail("--report-json " + path + ": " + ec.message());
+  os << llvm::formatv("{0:2}", report ? toJSON(report) : llvm::json::Array()) << "\n";
+  return 0;
+}
+
 bool hasWeights(mlir::ModuleOp module) {
   bool found = false;
   module.walk([&](ONNX::InitializerOp op) {
@@ -178,7 +188,7 @@ bool hasWeights(mlir::ModuleOp module) {
 } // namespace
 
 int driver::optimize(llvm::ArrayRef<const char *> args) {
-  std::string input, output, pipeline, calibrationPath;
+  std::string input, output, pipeline, calibrationPath, reportPath;
   for (size_t i = 0; i < args.size(); ++i) {
     llvm::StringRef arg = args[i];
     if (arg == "-o" && i + 1 < args.size())
@@ -187,6 +197,8 @@ int driver::optimize(llvm::ArrayRef<const char *> args) {
       pipeline = args[++i];
     else if (arg == "--calibration" && i + 1 < args.size())
       calibrationPath = args[++i];
+    else if (arg == "--report-json" && i + 1 < args.size())
+      reportPath = args[++i];
     else if (arg.starts_with("-"))
       return fail("unknown option '" + arg + "'");
     else if (input.empty())
@@ -196,7 +208,7 @@ int driver::optimize(llvm::ArrayRef<const char *> args) {
   }
   if (input.empty() || output.empty() || pipeline.empty())
     return fail("usage: pith optimize IN.onnx -o OUT.onnx --pipeline 'PASS{opt=v},...' "
-                "[--calibration FILE.npz]");
+                "[--calibration FILE.npz] [--report-json FILE.json]");
 
   mlir::DialectRegistry registry;
   registerAllDialects(registry);
@@ -222,12 +234,22 @@ int driver::optimize(llvm::ArrayRef<const char *> args) {
     if (!arrays)
       return fail(llvm::toString(arrays.takeError()));
     calibration = std::move(*arrays);
+    (**module)->setAttr(compression::kCalibrationAttrName,
+                        mlir::StringAttr::get(&context, calibrationPath));
   }
 
   CostReport before = analyzeCost(**module);
   pm.addInstrumentation(std::make_unique<Progress>(pm.size()));
   if (failed(pm.run(**module)))
     return fail(input + ": the pipeline failed");
+  auto report = (**module)->getAttrOfType<mlir::ArrayAttr>(compression::kReportAttrName);
+  (**module)->removeAttr(compression::kReportAttrName);
+  (**module)->removeAttr(compression::kCalibrationAttrName);
+  if (report)
+    printReport(report, llvm::outs());
+  if (!reportPath.empty())
+    if (int status = writeReportJSON(report, reportPath))
+      return status;
   if (llvm::Error err = exportONNXFile(**module, output))
     return fail(llvm::toString(std::move(err)));
   CostReport after = analyzeCost(**module);

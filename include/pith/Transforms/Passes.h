@@ -12,6 +12,10 @@ namespace pith {
 /// (what pith-expand-to-onnx runs; export and the CPU pipeline call it).
 mlir::LogicalResult expandToONNX(mlir::ModuleOp module);
 
+/// Makes every float initializer a pith.parameter read through pith.use
+/// (what pith-lift-parameters runs; weight transforms call it first).
+void liftParameters(mlir::ModuleOp module);
+
 /// Whether `module` holds pith ops or attributes.
 bool containsPithIR(mlir::ModuleOp module);
 

@@ -1,0 +1,109 @@
+//===- Passes.td - Weight compression passes ---------------*- tablegen -*-===//
+//
+// Passes that make a model's weights smaller: lossless weight sharing, layer
+// tying under an error budget, shared-basis factorization. They work on
+// pith.parameter weights (lifting initializers first when needed) and
+// record what they did in the module's `pith.report` attribute, which
+// `pith optimize` prints.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PITH_COMPRESSION_PASSES_TD
+#define PITH_COMPRESSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def DedupWeightsPass : Pass<"pith-dedup-weights", "mlir::ModuleOp"> {
+  let summary = "Store weights that are copies of each other once (lossless)";
+  let description = [{
+    Finds float weights, in the main graph and in subgraphs, that hold the
+    same values: identical copies, and copies that differ only by a
+    transpose (any permutation), a reshape, or a lossless cast (an f32
+    weight whose values are exactly an f16 weight's). Each set becomes one
+    `pith.parameter` (the narrowest type, sources listing every initializer
+    it replaced); the other copies' users read it through onnx Transpose,
+    Reshape or Cast ops. Outputs are bit-identical; the model stores, loads
+    and keeps the data once.
+
+    ```mlir
+    pith.parameter @w : tensor<4x8xf32> = ... sources ["w"]
+    pith.parameter @w_t : tensor<8x4xf32> = ... sources ["w_t"]   // = w^T
+    // becomes
+    pith.parameter @w : tensor<4x8xf32> = ... sources ["w", "w_t"]
+    %w = pith.use @w : tensor<4x8xf32>
+    %w_t = onnx.Transpose(%w) {perm = array<i64: 1, 0>}
+    ```
+  }];
+  let dependentDialects = ["pith::dialect::PithDialect", "pith::ONNX::ONNXDialect"];
+}
+
+def TieLayersPass : Pass<"pith-tie-layers", "mlir::ModuleOp"> {
+  let summary = "Tie corresponding weights of repeated blocks under an output-error budget";
+  let description = [{
+    Finds the repeated blocks of the main graph by structure (a run of N
+    copies of the same op graph with the same weight shapes, such as a
+    transformer's layers) and makes corresponding weights of a group of
+    blocks one shared `pith.parameter`. A candidate is one weight (a matrix
+    with its bias, or a normalization's parameters) in one group; candidates
+    are tied greedily, most similar first. Each tie is measured: the model,
+    with the ties kept so far, is compiled and run on the calibration
+    inputs, and a tie that would make the relative output error (max over
+    outputs of ||y' - y|| / ||y||, over all calibration inputs) exceed
+    `max-rel-error` is undone; the budget is never exceeded. With
+    `unbudgeted=true` every candidate is tied by its mean without measuring,
+    for models fine-tuned afterwards. Weights used anywhere outside their
+    block are never tied.
+  }];
+  let options = [
+    Option<"weights", "weights", "std::string", /*default=*/"\"all\"",
+           "Which weights: attention (Q, K, V, output projections and their biases), "
+           "ffn (the other matrices and their biases) or all (also normalization parameters)">,
+    Option<"groups", "groups", "std::string", /*default=*/"\"adjacent\"",
+           "How blocks group: adjacent (runs of group-size blocks), cycle (every "
+           "N/group-size-th block) or all (every block one group)">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"2",
+           "Blocks per group for groups=adjacent and groups=cycle">,
+    Option<"shared", "shared", "std::string", /*default=*/"\"mean\"",
+           "The shared value: mean (of the group) or member (the member whose value "
+           "gives the least output error on the calibration inputs)">,
+    Option<"maxRelError", "max-rel-error", "double", /*default=*/"0.01",
+           "Relative output error on the calibration inputs never to exceed">,
+    Option<"unbudgeted", "unbudgeted", "bool", /*default=*/"false",
+           "Tie every candidate by its mean without measuring (fine-tune afterwards)">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "Calibration inputs (.npz, arrays named after the model's inputs); default: "
+           "the module's pith.calibration attribute (pith optimize --calibration)">,
+  ];
+  let dependentDialects = ["pith::dialect::PithDialect", "pith::ONNX::ONNXDialect"];
+}
+
+def ShareBasisPass : Pass<"pith-share-basis", "mlir::ModuleOp"> {
+  let summary = "Factor corresponding linear weights of repeated blocks over one shared basis";
+  let description = [{
+    For each linear-layer weight W_i (K x N) of corresponding layers in a
+    group of repeated blocks (found as pith-tie-layers finds them), computes
+    one basis shared by the group and small per-layer coefficients: along
+    the larger dimension, W_i ~ B . C_i (B: K x r, the top-r left singular
+    vectors of [W_1 ... W_n]) or W_i ~ C_i . B (B: r x N). The layer becomes
+    `pith.factored_linear`; B is one `pith.parameter` used by the whole
+    group. Training-free. With `group-size=1` each layer is its own group:
+    plain per-layer truncated SVD, the baseline at equal parameters.
+  }];
+  let options = [
+    Option<"weights", "weights", "std::string", /*default=*/"\"all\"",
+           "Which linear weights: attention, ffn or all">,
+    Option<"groups", "groups", "std::string", /*default=*/"\"all\"",
+           "How blocks group: adjacent, cycle or all (as pith-tie-layers)">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"2",
+           "Blocks per group for groups=adjacent and groups=cycle">,
+    Option<"paramFraction", "param-fraction", "double", /*default=*/"0.5",
+           "Fraction of a group's weight parameters kept (sets the rank)">,
+    Option<"rank", "rank", "int64_t", /*default=*/"0",
+           "The rank, instead of param-fraction (0: from param-fraction)">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "Calibration inputs to report the output error with (optional)">,
+  ];
+  let dependentDialects = ["pith::dialect::PithDialect", "pith::ONNX::ONNXDialect"];
+}
+
+#endif // PITH_COMPRESSION_PASSES_TD

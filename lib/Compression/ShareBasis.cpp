@@ -1,0 +1,254 @@
+//===- ShareBasis.cpp - One basis for corresponding linear layers ---------===//
+//
+// Corresponding linear layers of repeated blocks span similar subspaces
+// (the observation behind training-free "basis sharing"). For a group of n
+// K x N weights, the basis is shared along the larger dimension S (the
+// other, O, stays per layer): with S = K, B holds the top-r eigenvectors of
+// sum_i W_i W_i^T, the left singular vectors of [W_1 ... W_n], and
+// C_i = B^T W_i; with S = N the same on the transposes. Parameters: r*S
+// for B plus n*r*O for the coefficients, against n*K*N; the kept fraction
+// of sum ||W_i||^2 (the energy) is the sum of the top eigenvalues over the
+// trace. A group of one is plain truncated SVD.
+//
+//===----------------------------------------------------------------------===//
+
+#include "pith/Compression/Passes.h"
+
+#include "RepeatedBlocks.h"
+#include "Weights.h"
+
+#include "ONNX/ONNXOps.h"
+#include "pith/Compression/Calibration.h"
+#include "pith/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <Eigen/Dense>
+
+namespace pith {
+#define GEN_PASS_DEF_SHAREBASISPASS
+#include "pith/Compression/Passes.h.inc"
+} // namespace pith
+
+using namespace mlir;
+using namespace pith;
+using namespace pith::compression;
+using dialect::ParameterOp;
+using dialect::UseOp;
+
+namespace {
+
+using Matrix = Eigen::MatrixXd;
+using RowMajorF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+float floatAttr(Operation *op, StringRef name, float fallback) {
+  auto attr = op->getAttrOfType<FloatAttr>(name);
+  return attr ? attr.getValueAsDouble() : fallback;
+}
+int64_t intAttr(Operation *op, StringRef name, int64_t fallback) {
+  auto attr = op->getAttrOfType<IntegerAttr>(name);
+  return attr ? attr.getInt() : fallback;
+}
+
+/// A linear layer y = x . W (+ bias) the pass can factor: a MatMul, or a
+/// Gemm without transA and with alpha = beta = 1 and a vector bias.
+struct Linear {
+  Operation *op;
+  UseOp weightUse;
+  ParameterOp weight;
+  bool transposed; // Gemm transB: the stored weight is W^T
+  Value bias;      // null if none
+};
+
+std::string asLinear(Operation *op, UseOp use, Linear &linear) {
+  ParameterOp weight = parameterOf(use);
+  if (!weight || !cast<ShapedType>(weight.getType()).getElementType().isF32())
+    return "not an f32 parameter";
+  if (!use->hasOneUse())
+    return "the weight has other users";
+  linear = {op, use, weight, false, Value()};
+  if (op->getName().getStringRef().starts_with("onnx.MatMul"))
+    return "";
+  if (intAttr(op, "transA", 0) || floatAttr(op, "alpha", 1) != 1)
+    return "a Gemm with transA or alpha";
+  linear.transposed = intAttr(op, "transB", 0);
+  if (op->getNumOperands() > 2 && !isa<NoneType>(op->getOperand(2).getType())) {
+    auto bias = cast<ShapedType>(op->getOperand(2).getType());
+    int64_t n = cast<ShapedType>(op->getResult(0).getType()).getShape().back();
+    if (floatAttr(op, "beta", 1) != 1 || bias.getRank() != 1 || bias.getDimSize(0) != n)
+      return "a Gemm whose bias is not a vector added as is";
+    linear.bias = op->getOperand(2);
+  }
+  return "";
+}
+
+/// The K x N matrix a layer multiplies by.
+Matrix matrixOf(Linear linear) {
+  auto type = cast<RankedTensorType>(linear.weight.getType());
+  std::vector<float> values = WeightData(linear.weight.getValue()).toFloats();
+  Eigen::Map<RowMajorF> stored(values.data(), type.getDimSize(0), type.getDimSize(1));
+  Matrix m = stored.cast<double>();
+  return linear.transposed ? Matrix(m.transpose()) : m;
+}
+
+std::vector<float> toFloats(const Matrix &m) {
+  RowMajorF rowMajor = m.cast<float>();
+  return std::vector<float>(rowMajor.data(), rowMajor.data() + rowMajor.size());
+}
+
+struct ShareBasisPass : public pith::impl::ShareBasisPassBase<ShareBasisPass> {
+  using ShareBasisPassBase::ShareBasisPassBase;
+
+  void runOnOperation() override {
+    if (failed(run(getOperation())))
+      signalPassFailure();
+  }
+
+  LogicalResult fail(ModuleOp module, const llvm::Twine &message) {
+    return module.emitError(getArgument() + ": " + message);
+  }
+
+  LogicalResult run(ModuleOp module) {
+    std::string problem;
+    if (failed(checkWeightsOption(weights, problem)))
+      return fail(module, problem);
+    if (rank < 0 || (rank == 0 && !(paramFraction > 0 && paramFraction < 1)))
+      return fail(module, "set rank > 0, or param-fraction between 0 and 1 (exclusive)");
+    liftParameters(module);
+    Builder b(module.getContext());
+    std::optional<RepeatedBlocks> blocks = findRepeatedBlocks(module);
+    auto formed = formGroups(groups, groupSize, blocks ? blocks->numBlocks : 1, 1, problem);
+    if (failed(formed))
+      return fail(module, problem);
+    auto created = OutputErrorMeter::forPass(module, calibration);
+    if (!created)
+      return fail(module, llvm::toString(created.takeError()));
+    std::unique_ptr<OutputErrorMeter> meter = std::move(*created);
+    if (!blocks) {
+      appendReport(module, getArgument(), {"no repeated blocks found: nothing factored"},
+                   {b.getNamedAttr("bytes_saved", b.getI64IntegerAttr(0))});
+      return success();
+    }
+
+    std::vector<std::string> lines;
+    lines.push_back(llvm::formatv("{0} repeated blocks of {1} ops; groups ({2}): {3}",
+                                  blocks->numBlocks, blocks->opsPerBlock, groups,
+                                  describeGroups(*formed)));
+    int64_t before = 0, after = 0;
+    for (const BlockWeight &w : blocks->weights) {
+      if (!w.isMatrix || !selectsKind(weights, w.kind))
+        continue;
+      for (const SmallVector<int64_t> &group : *formed) {
+        SmallVector<Linear> layers(group.size());
+        std::string why;
+        for (auto [i, block] : llvm::enumerate(group))
+          if (why.empty())
+            why = asLinear(w.users[block], w.uses[block], layers[i]);
+        std::string name = parameterOf(w.uses[group[0]]).getSymName().str();
+        if (!why.empty()) {
+          lines.push_back("not factored: '" + name + "' in " + describeGroups({group}) + ": " +
+                          why);
+          continue;
+        }
+        std::string line = factorGroup(module, layers, w.kind, name, group, before, after);
+        lines.push_back(line);
+      }
+    }
+    int64_t bytesSaved = (before - after) * 4;
+    std::string errorText = ", output error not measured";
+    SmallVector<NamedAttribute> figures{
+        b.getNamedAttr("bytes_saved", b.getI64IntegerAttr(bytesSaved)),
+        b.getNamedAttr("parameters_before", b.getI64IntegerAttr(before)),
+        b.getNamedAttr("parameters_after", b.getI64IntegerAttr(after))};
+    if (meter) {
+      auto measured = meter->measure(module);
+      if (!measured)
+        return fail(module, llvm::toString(measured.takeError()));
+      errorText = llvm::formatv("; output error {0:e3}", *measured).str();
+      figures.push_back(b.getNamedAttr("error", b.getF64FloatAttr(*measured)));
+    }
+    lines.push_back(llvm::formatv("factored matrices: {0} -> {1} parameters ({2} saved){3}",
+                                  before, after, formatBytes(bytesSaved), errorText));
+    appendReport(module, getArgument(), lines, figures);
+    return success();
+  }
+
+  /// Factors one group's layers over a shared basis; returns the report line.
+  std::string factorGroup(ModuleOp module, MutableArrayRef<Linear> layers, WeightKind kind,
+                          StringRef name, ArrayRef<int64_t> group, int64_t &before,
+                          int64_t &after) {
+    int64_t n = layers.size();
+    SmallVector<Matrix> ws;
+    for (Linear &layer : layers)
+      ws.push_back(matrixOf(layer));
+    int64_t k = ws[0].rows(), cols = ws[0].cols();
+    bool shareLeft = k >= cols; // the basis spans the larger dimension
+    int64_t s = shareLeft ? k : cols, o = shareLeft ? cols : k;
+    int64_t original = n * k * cols;
+    int64_t r = rank > 0 ? rank
+                         : static_cast<int64_t>(paramFraction * original / double(s + n * o));
+    std::string what = llvm::formatv("{0} '{1}' in {2} ({3}x{4} x{5})", kindName(kind), name,
+                                     describeGroups({SmallVector<int64_t>(group)}), k, cols, n);
+    if (r < 1 || r >= s || r * (s + n * o) >= original)
+      return "not factored: " + what + ": rank " + std::to_string(r) + " would save nothing";
+
+    Matrix gram = Matrix::Zero(s, s);
+    for (const Matrix &w : ws)
+      gram.noalias() += shareLeft ? Matrix(w * w.transpose()) : Matrix(w.transpose() * w);
+    Eigen::SelfAdjointEigenSolver<Matrix> solver(gram);
+    // Eigenvalues ascend: the basis is the last r eigenvectors.
+    Matrix basis = solver.eigenvectors().rightCols(r); // s x r
+    double energy = solver.eigenvalues().tail(r).sum() / std::max(gram.trace(), 1e-300);
+
+    OpBuilder builder(module.getContext());
+    SmallVector<Attribute> sources;
+    for (Linear &layer : layers)
+      sources.append(layer.weight.getSources().begin(), layer.weight.getSources().end());
+    // y = (x B) C_i when the basis is on the input side, (x C_i) B otherwise.
+    Matrix sharedFactor = shareLeft ? basis : Matrix(basis.transpose());
+    auto sharedType = RankedTensorType::get({shareLeft ? k : r, shareLeft ? r : cols},
+                                            builder.getF32Type());
+    std::string basisName = "basis." + name.str();
+    ParameterOp basisParameter = createParameter(
+        module, basisName, makeWeight(sharedType, basisName, toFloats(sharedFactor)), sources);
+    for (auto [i, layer] : llvm::enumerate(layers)) {
+      Matrix coefficients = shareLeft ? Matrix(basis.transpose() * ws[i])  // r x N
+                                      : Matrix(ws[i] * basis);             // K x r
+      auto coefficientType = RankedTensorType::get(
+          {coefficients.rows(), coefficients.cols()}, builder.getF32Type());
+      std::string coefficientName = "coeff." + layer.weight.getSymName().str();
+      ParameterOp coefficientParameter = createParameter(
+          module, coefficientName,
+          makeWeight(coefficientType, coefficientName, toFloats(coefficients)),
+          SmallVector<Attribute>(layer.weight.getSources().begin(),
+                                 layer.weight.getSources().end()));
+      builder.setInsertionPoint(layer.op);
+      Location loc = layer.op->getLoc();
+      Value basisValue = UseOp::create(builder, loc, sharedType,
+                                       FlatSymbolRefAttr::get(basisParameter.getSymNameAttr()));
+      Value coefficientValue =
+          UseOp::create(builder, loc, coefficientType,
+                        FlatSymbolRefAttr::get(coefficientParameter.getSymNameAttr()));
+      Value left = shareLeft ? basisValue : coefficientValue;
+      Value right = shareLeft ? coefficientValue : basisValue;
+      auto factored = dialect::FactoredLinearOp::create(builder, loc,
+                                                        layer.op->getResult(0).getType(),
+                                                        layer.op->getOperand(0), left, right,
+                                                        layer.bias);
+      layer.op->getResult(0).replaceAllUsesWith(factored.getResult());
+      layer.op->erase();
+      layer.weightUse.erase();
+      layer.weight.erase();
+    }
+    int64_t kept = r * (s + n * o);
+    before += original;
+    after += kept;
+    return llvm::formatv("{0}: basis {1} x {2} shared, rank {3}: {4} -> {5} parameters, "
+                         "energy kept {6:f4}",
+                         what, s, r, r, original, kept, energy)
+        .str();
+  }
+};
+
+} // namespace
