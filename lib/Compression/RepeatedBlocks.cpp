@@ -7,7 +7,9 @@
 // of that sequence: for each period p, runs where op i hashes like op i+p.
 // The run covering the most ops (the shortest period at equal coverage) is
 // checked op by op: inside a block every operand must come from the op at
-// the same offset in every block, or from outside in all of them. Weights
+// the same offset in every block, or from outside in all of them, and each
+// block must read the previous one (a chain of layers, not parallel
+// branches). Weights
 // are then classified by the op graph around them: a linear layer whose
 // output reaches, or whose input comes from, a product of two activations
 // (attention scores, attention times values) without crossing another
@@ -109,18 +111,28 @@ int64_t originOf(Value operand, const llvm::DenseMap<Operation *, int64_t> &posi
   return it->second - blockStart;
 }
 
-bool sameWiring(ArrayRef<Operation *> ops, const Candidate &c,
-                const llvm::DenseMap<Operation *, int64_t> &position) {
-  for (int64_t b = 1; b < c.blocks; ++b)
+/// Whether the candidate's blocks are copies of one op graph that feed one
+/// another: each block reads the previous one's results (layers, not
+/// parallel branches such as the q, k and v projections).
+bool isChainOfCopies(ArrayRef<Operation *> ops, const Candidate &c,
+                     const llvm::DenseMap<Operation *, int64_t> &position) {
+  for (int64_t b = 1; b < c.blocks; ++b) {
+    int64_t start = c.start + b * c.period;
+    bool readsPrevious = false;
     for (int64_t t = 0; t < c.period; ++t) {
-      Operation *first = ops[c.start + t], *other = ops[c.start + b * c.period + t];
+      Operation *first = ops[c.start + t], *other = ops[start + t];
       if (first->getNumOperands() != other->getNumOperands())
         return false;
-      for (unsigned k = 0; k < first->getNumOperands(); ++k)
+      for (unsigned k = 0; k < first->getNumOperands(); ++k) {
         if (originOf(first->getOperand(k), position, c.start, c.period) !=
-            originOf(other->getOperand(k), position, c.start + b * c.period, c.period))
+            originOf(other->getOperand(k), position, start, c.period))
           return false;
+        readsPrevious |= originOf(other->getOperand(k), position, start - c.period, c.period) >= 0;
+      }
     }
+    if (!readsPrevious)
+      return false;
+  }
   return true;
 }
 
@@ -230,7 +242,7 @@ std::optional<RepeatedBlocks> compression::findRepeatedBlocks(ModuleOp module) {
     hashes.push_back(signature(op));
   }
   for (const Candidate &c : tandemRepeats(hashes)) {
-    if (!sameWiring(ops, c, position))
+    if (!isChainOfCopies(ops, c, position))
       continue;
     RepeatedBlocks found;
     found.numBlocks = c.blocks;

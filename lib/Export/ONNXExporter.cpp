@@ -437,6 +437,11 @@ llvm::Error Exporter::exportNode(Operation *op, onnx::GraphProto &graph) {
         infos && i < infos.size() ? dyn_cast<DictionaryAttr>(infos[i]) : nullptr;
     if (llvm::Error err = exportSubgraph(region, info, *attribute->mutable_g()))
       return err;
+    // ONNX requires every graph to have a name; IR written by hand or by a
+    // pass may not carry one.
+    if (attribute->g().name().empty())
+      attribute->mutable_g()->set_name(
+          (node.name().empty() ? node.op_type() : node.name()) + "_" + graphNames[i]);
   }
   return llvm::Error::success();
 }
