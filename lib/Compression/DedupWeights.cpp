@@ -141,7 +141,16 @@ void redirectUses(ModuleOp module, ArrayRef<UseOp> uses, ParameterOp kept, Param
   auto keptType = cast<RankedTensorType>(kept.getType());
   auto copyType = cast<RankedTensorType>(copy.getType());
   for (UseOp use : uses) {
-    OpBuilder b(use);
+    // Rebuild the copy right before its first user: the CPU backend
+    // materializes a transposed or cast copy in a temporary buffer, which
+    // then lives only from there on.
+    Operation *firstUser = nullptr;
+    for (Operation *user : use->getUsers()) {
+      Operation *inBlock = use->getBlock()->findAncestorOpInBlock(*user);
+      if (inBlock && (!firstUser || inBlock->isBeforeInBlock(firstUser)))
+        firstUser = inBlock;
+    }
+    OpBuilder b(firstUser ? firstUser : use.getOperation());
     Location loc = use.getLoc();
     Value value = UseOp::create(b, loc, keptType, FlatSymbolRefAttr::get(kept.getSymNameAttr()));
     if (relation.cast) {

@@ -311,6 +311,12 @@ void _mlir_ciface_pith_kernel_matmul_f32(MemRef<2> *a, MemRef<2> *b, MemRef<2> *
   matmul("pith_kernel_matmul_f32", a, b, c);
 }
 
+/// C += A * B as above, any operand strided: B is a transposed view of a
+/// weight stored [N,K].
+void _mlir_ciface_pith_kernel_matmul_strided_f32(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c) {
+  matmul("pith_kernel_matmul_strided_f32", a, b, c);
+}
+
 /// C[i] += A[i] * B[i] for A [B,M,K], B [B,K,N], C [B,M,N].
 void _mlir_ciface_pith_kernel_batch_matmul_f32(MemRef<3> *a, MemRef<3> *b,
                                                MemRef<3> *c) {

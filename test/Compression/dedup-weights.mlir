@@ -15,17 +15,18 @@
 // CHECK-DAG:  pith.parameter @h : tensor<4xf16> = {{.*}} sources ["h", "h32"]
 // CHECK-NOT:  pith.parameter
 // CHECK-LABEL: func.func @graph
+// Each copy is rebuilt right before its first user.
 // CHECK:        %[[W:.*]] = pith.use @w : tensor<2x3xf32>
+// CHECK:        onnx.MatMul(%arg0, %[[W]])
 // CHECK-NEXT:   %[[W2:.*]] = pith.use @w : tensor<2x3xf32>
 // CHECK-NEXT:   %[[WT:.*]] = onnx.Transpose(%[[W2]]) {perm = array<i64: 1, 0>} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+// CHECK-NEXT:   onnx.MatMul(%{{.*}}, %[[WT]])
 // CHECK-NEXT:   %[[W3:.*]] = pith.use @w : tensor<2x3xf32>
 // CHECK-NEXT:   %[[SHAPE:.*]] = onnx.Constant() {value = dense<6> : tensor<1xi64>}
-// CHECK-NEXT:   onnx.Reshape(%[[W3]], %[[SHAPE]]) : (tensor<2x3xf32>, tensor<1xi64>) -> tensor<6xf32>
-// CHECK-NEXT:   pith.use @h : tensor<4xf16>
-// CHECK-NEXT:   %[[H:.*]] = pith.use @h : tensor<4xf16>
+// CHECK-NEXT:   %[[FLAT:.*]] = onnx.Reshape(%[[W3]], %[[SHAPE]]) : (tensor<2x3xf32>, tensor<1xi64>) -> tensor<6xf32>
+// CHECK-NEXT:   onnx.Reshape(%[[FLAT]]
+// CHECK:        %[[H:.*]] = pith.use @h : tensor<4xf16>
 // CHECK-NEXT:   onnx.CastV6(%[[H]]) {to = 1 : i64} : (tensor<4xf16>) -> tensor<4xf32>
-// CHECK:        onnx.MatMul(%arg0, %[[W]])
-// CHECK-NEXT:   onnx.MatMul(%{{.*}}, %[[WT]])
 // CHECK:        onnx.If
 // CHECK-NEXT:     %[[W4:.*]] = pith.use @w : tensor<2x3xf32>
 // CHECK-NEXT:     onnx.MatMul(%{{.*}}, %[[W4]])

@@ -411,11 +411,45 @@ void matmulGenericToCall(ModuleOp module, linalg::GenericOp op, MatmulForm form)
   op->erase();
 }
 
+/// Whether a matmul reads its B operand transposed: A[m,k] * B[n,k].
+bool readsTransposedRhs(linalg::MatmulOp op) {
+  MLIRContext *ctx = op.getContext();
+  AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+             k = getAffineDimExpr(2, ctx);
+  SmallVector<AffineMap> want{AffineMap::get(3, 0, {m, k}, ctx), AffineMap::get(3, 0, {n, k}, ctx),
+                              AffineMap::get(3, 0, {m, n}, ctx)};
+  return op.getIndexingMapsArray() == want;
+}
+
+/// Pattern: linalg.matmul{A[m,k] * B[n,k]} ==> call
+/// @pith_kernel_matmul_strided_f32(A, transpose view of B, C): the kernel
+/// reads B through strides, no transposed copy is made.
+void transposedMatmulToCall(ModuleOp module, linalg::MatmulOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  MLIRContext *ctx = b.getContext();
+  Value rhs = memref::TransposeOp::create(
+      b, loc, op.getDpsInputs()[1],
+      AffineMapAttr::get(AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, ctx)));
+  auto strided = MemRefType::get(
+      {ShapedType::kDynamic, ShapedType::kDynamic}, b.getF32Type(),
+      StridedLayoutAttr::get(ctx, ShapedType::kDynamic,
+                             {ShapedType::kDynamic, ShapedType::kDynamic}));
+  SmallVector<Value> args;
+  for (Value operand : {op.getDpsInputs()[0], rhs, op.getDpsInits()[0]})
+    args.push_back(memref::CastOp::create(b, loc, strided, operand));
+  func::FuncOp decl = kernelDecl(module, "pith_kernel_matmul_strided_f32",
+                                 ValueRange(args).getTypes());
+  func::CallOp::create(b, loc, decl, args);
+  op->erase();
+}
+
 struct LinalgToKernelCallsPass
     : public pith::impl::LinalgToKernelCallsPassBase<LinalgToKernelCallsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<Operation *> matmuls, batchMatmuls, convs, depthwise, tagged;
+    SmallVector<linalg::MatmulOp> transposedMatmuls;
     SmallVector<linalg::GenericOp> matmulGenerics;
     module.walk([&](Operation *op) {
       auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
@@ -424,6 +458,8 @@ struct LinalgToKernelCallsPass
       if (auto matmul = dyn_cast<linalg::MatmulOp>(op)) {
         if (!matmul.hasUserDefinedMaps())
           matmuls.push_back(op);
+        else if (readsTransposedRhs(matmul))
+          transposedMatmuls.push_back(matmul);
       } else if (auto batch = dyn_cast<linalg::BatchMatmulOp>(op)) {
         if (!batch.hasUserDefinedMaps())
           batchMatmuls.push_back(op);
@@ -445,6 +481,8 @@ struct LinalgToKernelCallsPass
     // Pattern: linalg.matmul(A, B) -> C  ==>  call @pith_kernel_matmul_f32(A, B, C)
     for (Operation *op : matmuls)
       replaceWithCall(module, op, "pith_kernel_matmul_f32", {});
+    for (linalg::MatmulOp op : transposedMatmuls)
+      transposedMatmulToCall(module, op);
     // Pattern: linalg.batch_matmul ==> call @pith_kernel_batch_matmul_f32
     for (Operation *op : batchMatmuls)
       replaceWithCall(module, op, "pith_kernel_batch_matmul_f32", {});

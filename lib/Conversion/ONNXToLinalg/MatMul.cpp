@@ -28,21 +28,42 @@ Value multiplyAdd(OpBuilder &b, Location loc, Value a, Value x, Value acc) {
 }
 
 /// C = A * B for 2-D operands, as linalg.matmul (which the kernel pass runs
-/// in a tuned library).
-Value matmul2d(OpBuilder &b, Location loc, Value lhs, Value rhs,
-               RankedTensorType type) {
+/// in a tuned library). With `rhsTransposed`, `rhs` holds B^T ([N, K]) and
+/// the matmul reads it through transposed indexing maps: a transposed
+/// weight (Gemm transB, MatMul of a Transpose) is never copied.
+Value matmul2d(OpBuilder &b, Location loc, Value lhs, Value rhs, RankedTensorType type,
+               bool rhsTransposed = false) {
   SmallVector<Value> sizes;
   if (type.isDynamicDim(0))
     sizes.push_back(tensor::DimOp::create(b, loc, lhs, 0));
   if (type.isDynamicDim(1))
-    sizes.push_back(tensor::DimOp::create(b, loc, rhs, 1));
+    sizes.push_back(tensor::DimOp::create(b, loc, rhs, rhsTransposed ? 0 : 1));
   Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
                                         type.getElementType(), sizes);
   Value zero = scalarConstant(b, loc, type.getElementType(), 0);
   Value init = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+  SmallVector<NamedAttribute> attributes;
+  if (rhsTransposed) {
+    MLIRContext *ctx = b.getContext();
+    AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
+               k = getAffineDimExpr(2, ctx);
+    auto map = [&](ArrayRef<AffineExpr> results) -> Attribute {
+      return AffineMapAttr::get(AffineMap::get(3, 0, results, ctx));
+    };
+    attributes.push_back(b.getNamedAttr(
+        "indexing_maps", b.getArrayAttr({map({m, k}), map({n, k}), map({m, n})})));
+  }
   return linalg::MatmulOp::create(b, loc, TypeRange{type}, ValueRange{lhs, rhs},
-                                  ValueRange{init})
+                                  ValueRange{init}, attributes)
       .getResult(0);
+}
+
+/// The [N, K] tensor `value` ([K, N]) is the 2-D transpose of, if any.
+Value transposedSource(Value value) {
+  auto transpose = value.getDefiningOp<linalg::TransposeOp>();
+  if (!transpose || transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
+    return Value();
+  return transpose.getInput();
 }
 
 /// The transpose of a 2-D tensor.
@@ -140,8 +161,10 @@ FailureOr<SmallVector<Value>> lowerMatMul(Operation *op, ArrayRef<Value> operand
   Value a = operands[0], b = operands[1];
   auto aType = cast<RankedTensorType>(a.getType());
   auto bType = cast<RankedTensorType>(b.getType());
+  Value bTransposed = bType.getRank() == 2 ? transposedSource(b) : Value();
   if (aType.getRank() == 2 && bType.getRank() == 2)
-    return SmallVector<Value>{matmul2d(rewriter, loc, a, b, *result)};
+    return SmallVector<Value>{bTransposed ? matmul2d(rewriter, loc, a, bTransposed, *result, true)
+                                          : matmul2d(rewriter, loc, a, b, *result)};
   bool staticShapes = aType.hasStaticShape() && bType.hasStaticShape() &&
                       result->hasStaticShape();
   // Pattern: [batch..., M, K] x [K, N] -> collapse batch into M, one 2-D
@@ -152,7 +175,8 @@ FailureOr<SmallVector<Value>> lowerMatMul(Operation *op, ArrayRef<Value> operand
     int64_t rows = cast<RankedTensorType>(flat.getType()).getDimSize(0);
     auto flatType = RankedTensorType::get({rows, bType.getDimSize(1)},
                                           result->getElementType());
-    Value product = matmul2d(rewriter, loc, flat, b, flatType);
+    Value product = bTransposed ? matmul2d(rewriter, loc, flat, bTransposed, flatType, true)
+                                : matmul2d(rewriter, loc, flat, b, flatType);
     return SmallVector<Value>{tensor::ExpandShapeOp::create(
         rewriter, loc, *result, product, collapseLeading(result->getRank(), 2))};
   }
@@ -198,13 +222,11 @@ FailureOr<SmallVector<Value>> lowerGemm(Operation *op, ArrayRef<Value> operands,
   Value c = operands.size() > 2 ? operands[2] : Value();
   bool transA = intAttr(op, "transA", 0), transB = intAttr(op, "transB", 0);
   double alpha = floatAttr(op, "alpha", 1.0), beta = floatAttr(op, "beta", 1.0);
-  // Transposed operands are copied transposed, so that the product is a
-  // plain linalg.matmul the kernels take.
+  // A transposed A is copied transposed; a transposed B (the usual
+  // layout of exported linear layers) is read in place.
   if (transA)
     a = transpose2d(rewriter, loc, a);
-  if (transB)
-    b = transpose2d(rewriter, loc, b);
-  Value product = matmul2d(rewriter, loc, a, b, *result);
+  Value product = matmul2d(rewriter, loc, a, b, *result, transB);
   if (alpha == 1.0 && (!c || beta == 0.0))
     return SmallVector<Value>{product};
   SmallVector<Value> inputs{product};
