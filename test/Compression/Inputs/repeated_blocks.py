@@ -8,9 +8,13 @@ initializers named `block<i>.<name>`.
 
   --weights same       every block holds the same values (exact copies)
   --weights different  each block's values differ (seeded)
+  --weights rank2      each matrix is B.C_i (or C_i.B) with a rank-2 basis B
+                       shared by all blocks along its larger dimension
   --variant shape      the last block's hidden width is 6, not 8
   --variant structure  the last block uses Tanh where the others use Relu
   --variant shared     block 0's W1 is also read by an op outside the blocks
+  --linear gemm        weights stored transposed and applied by Gemm (transB),
+                       as exported linear layers are
 """
 import argparse
 
@@ -31,32 +35,50 @@ def tensor(*shape):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--blocks", type=int, default=3)
-    parser.add_argument("--weights", choices=["same", "different"], default="different")
+    parser.add_argument("--weights", choices=["same", "different", "rank2"], default="different")
     parser.add_argument("--variant", choices=["none", "shape", "structure", "shared"],
                         default="none")
+    parser.add_argument("--linear", choices=["matmul", "gemm"], default="matmul")
     parser.add_argument("--calibration", help="also write calibration inputs here")
     args = parser.parse_args()
     rng = np.random.default_rng(7)
     base = {name: rng.normal(0, 0.5, shape) for name, shape in
             [("wq", (WIDTH, WIDTH)), ("wk", (WIDTH, WIDTH)), ("wv", (WIDTH, WIDTH)),
              ("wo", (WIDTH, WIDTH)), ("w1", (WIDTH, 8)), ("b1", (8,)), ("w2", (8, WIDTH))]}
+    bases = {name: rng.normal(0, 0.5, (max(value.shape), 2)) for name, value in base.items()
+             if value.ndim == 2}
     lines = []
     out = lambda text: lines.append("    " + text)
     x = "%x"
+    out("%none = onnx.None")
     for i in range(args.blocks):
         hidden = 6 if args.variant == "shape" and i == args.blocks - 1 else 8
         act = "Tanh" if args.variant == "structure" and i == args.blocks - 1 else "Relu"
         for name, value in base.items():
             if args.weights == "different":
                 value = value + rng.normal(0, 0.05, value.shape)
+            if args.weights == "rank2" and name in bases:
+                rows, cols = value.shape
+                if rows >= cols:
+                    value = bases[name] @ rng.normal(0, 0.5, (2, cols))
+                else:
+                    value = rng.normal(0, 0.5, (rows, 2)) @ bases[name].T
             if name in ("w1", "b1"):
                 value = value[..., :hidden]
             if name == "w2":
                 value = value[:hidden]
+            if args.linear == "gemm" and value.ndim == 2:
+                value = value.T
             out(f'%b{i}_{name} = onnx.Initializer "block{i}.{name}" {dense(value)} : '
                 f'{tensor(*value.shape)}')
         p, r2, r4, rh = f"%b{i}_", tensor(ROWS, ROWS), tensor(ROWS, WIDTH), tensor(ROWS, hidden)
-        mm = lambda res, a, b, ta, tb, tr: out(f"{res} = onnx.MatMul({a}, {b}) : ({ta}, {tb}) -> {tr}")
+        def mm(res, a, b, ta, tb, tr):
+            if args.linear == "gemm" and b.startswith(p + "w"):
+                rows, cols = tb[len("tensor<"):-len("xf32>")].split("x")
+                out(f"{res} = onnx.Gemm({a}, {b}, %none) {{transB = 1 : i64}} : "
+                    f"({ta}, {tensor(cols, rows)}, none) -> {tr}")
+            else:
+                out(f"{res} = onnx.MatMul({a}, {b}) : ({ta}, {tb}) -> {tr}")
         w44 = tensor(WIDTH, WIDTH)
         mm(f"{p}q", x, f"{p}wq", r4, w44, r4)
         mm(f"{p}k", x, f"{p}wk", r4, w44, r4)
@@ -74,7 +96,6 @@ def main():
         out(f"{p}y = onnx.Add({p}r, {p}d) : ({r4}, {r4}) -> {r4}")
         x = f"{p}y"
     if args.variant == "shared":
-        out("%none = onnx.None")
         out(f"%extra = onnx.ReduceSum(%b0_w1, %none) {{keepdims = 0 : i64}} : ({tensor(WIDTH, 8)}, none) -> tensor<f32>")
         out(f"%out = onnx.Add({x}, %extra) : ({tensor(ROWS, WIDTH)}, tensor<f32>) -> {tensor(ROWS, WIDTH)}")
         x = "%out"
