@@ -42,7 +42,7 @@ def test_lifting_parameters_keeps_the_model(pith, small_cnn, calibration, tmp_pa
     lines = result.stdout.splitlines()
     assert any(line.split()[:3] == ["parameters", "139", "139"] for line in lines)
     assert any(line.split()[:3] == ["FLOPs", "29274", "29274"] for line in lines)
-    assert "y: max abs 0.000e+00, relative 0.000e+00" in result.stdout
+    assert "y: max abs 0.000e+00, relative 0.000e+00, relative L2 0.000e+00" in result.stdout
     # Standard ONNX that onnxruntime runs, with the same weights.
     model = onnx.load(out)
     onnx.checker.check_model(model)
