@@ -14,6 +14,7 @@
 
 #include "pith/Compression/Passes.h"
 
+#include "LinearLayers.h"
 #include "RepeatedBlocks.h"
 #include "Weights.h"
 
@@ -23,8 +24,6 @@
 
 #include "mlir/IR/Builders.h"
 #include "llvm/Support/FormatVariadic.h"
-
-#include <Eigen/Dense>
 
 namespace pith {
 #define GEN_PASS_DEF_SHAREBASISPASS
@@ -38,64 +37,6 @@ using dialect::ParameterOp;
 using dialect::UseOp;
 
 namespace {
-
-using Matrix = Eigen::MatrixXd;
-using RowMajorF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-float floatAttr(Operation *op, StringRef name, float fallback) {
-  auto attr = op->getAttrOfType<FloatAttr>(name);
-  return attr ? attr.getValueAsDouble() : fallback;
-}
-int64_t intAttr(Operation *op, StringRef name, int64_t fallback) {
-  auto attr = op->getAttrOfType<IntegerAttr>(name);
-  return attr ? attr.getInt() : fallback;
-}
-
-/// A linear layer y = x . W (+ bias) the pass can factor: a MatMul, or a
-/// Gemm without transA and with alpha = beta = 1 and a vector bias.
-struct Linear {
-  Operation *op;
-  UseOp weightUse;
-  ParameterOp weight;
-  bool transposed; // Gemm transB: the stored weight is W^T
-  Value bias;      // null if none
-};
-
-std::string asLinear(Operation *op, UseOp use, Linear &linear) {
-  ParameterOp weight = parameterOf(use);
-  if (!weight || !cast<ShapedType>(weight.getType()).getElementType().isF32())
-    return "not an f32 parameter";
-  if (!use->hasOneUse())
-    return "the weight has other users";
-  linear = {op, use, weight, false, Value()};
-  if (op->getName().getStringRef().starts_with("onnx.MatMul"))
-    return "";
-  if (intAttr(op, "transA", 0) || floatAttr(op, "alpha", 1) != 1)
-    return "a Gemm with transA or alpha";
-  linear.transposed = intAttr(op, "transB", 0);
-  if (op->getNumOperands() > 2 && !isa<NoneType>(op->getOperand(2).getType())) {
-    auto bias = cast<ShapedType>(op->getOperand(2).getType());
-    int64_t n = cast<ShapedType>(op->getResult(0).getType()).getShape().back();
-    if (floatAttr(op, "beta", 1) != 1 || bias.getRank() != 1 || bias.getDimSize(0) != n)
-      return "a Gemm whose bias is not a vector added as is";
-    linear.bias = op->getOperand(2);
-  }
-  return "";
-}
-
-/// The K x N matrix a layer multiplies by.
-Matrix matrixOf(Linear linear) {
-  auto type = cast<RankedTensorType>(linear.weight.getType());
-  std::vector<float> values = WeightData(linear.weight.getValue()).toFloats();
-  Eigen::Map<RowMajorF> stored(values.data(), type.getDimSize(0), type.getDimSize(1));
-  Matrix m = stored.cast<double>();
-  return linear.transposed ? Matrix(m.transpose()) : m;
-}
-
-std::vector<float> toFloats(const Matrix &m) {
-  RowMajorF rowMajor = m.cast<float>();
-  return std::vector<float>(rowMajor.data(), rowMajor.data() + rowMajor.size());
-}
 
 struct ShareBasisPass : public pith::impl::ShareBasisPassBase<ShareBasisPass> {
   using ShareBasisPassBase::ShareBasisPassBase;
@@ -144,7 +85,7 @@ struct ShareBasisPass : public pith::impl::ShareBasisPassBase<ShareBasisPass> {
         std::string why;
         for (auto [i, block] : llvm::enumerate(group))
           if (why.empty())
-            why = asLinear(w.users[block], w.uses[block], layers[i]);
+            why = asLinear(w.users[block], layers[i]);
         std::string name = parameterOf(w.uses[group[0]]).getSymName().str();
         if (!why.empty()) {
           lines.push_back("not factored: '" + name + "' in " + describeGroups({group}) + ": " +
@@ -201,45 +142,25 @@ struct ShareBasisPass : public pith::impl::ShareBasisPassBase<ShareBasisPass> {
     Matrix basis = solver.eigenvectors().rightCols(r); // s x r
     double energy = solver.eigenvalues().tail(r).sum() / std::max(gram.trace(), 1e-300);
 
-    OpBuilder builder(module.getContext());
+    MLIRContext *ctx = module.getContext();
     SmallVector<Attribute> sources;
     for (Linear &layer : layers)
       sources.append(layer.weight.getSources().begin(), layer.weight.getSources().end());
     // y = (x B) C_i when the basis is on the input side, (x C_i) B otherwise.
     Matrix sharedFactor = shareLeft ? basis : Matrix(basis.transpose());
-    auto sharedType = RankedTensorType::get({shareLeft ? k : r, shareLeft ? r : cols},
-                                            builder.getF32Type());
     std::string basisName = "basis." + name.str();
-    ParameterOp basisParameter = createParameter(
-        module, basisName, makeWeight(sharedType, basisName, toFloats(sharedFactor)), sources);
+    ParameterOp basisParameter =
+        createParameter(module, basisName, weightOf(ctx, sharedFactor, basisName), sources);
     for (auto [i, layer] : llvm::enumerate(layers)) {
       Matrix coefficients = shareLeft ? Matrix(basis.transpose() * ws[i])  // r x N
                                       : Matrix(ws[i] * basis);             // K x r
-      auto coefficientType = RankedTensorType::get(
-          {coefficients.rows(), coefficients.cols()}, builder.getF32Type());
       std::string coefficientName = "coeff." + layer.weight.getSymName().str();
       ParameterOp coefficientParameter = createParameter(
-          module, coefficientName,
-          makeWeight(coefficientType, coefficientName, toFloats(coefficients)),
+          module, coefficientName, weightOf(ctx, coefficients, coefficientName),
           SmallVector<Attribute>(layer.weight.getSources().begin(),
                                  layer.weight.getSources().end()));
-      builder.setInsertionPoint(layer.op);
-      Location loc = layer.op->getLoc();
-      Value basisValue = UseOp::create(builder, loc, sharedType,
-                                       FlatSymbolRefAttr::get(basisParameter.getSymNameAttr()));
-      Value coefficientValue =
-          UseOp::create(builder, loc, coefficientType,
-                        FlatSymbolRefAttr::get(coefficientParameter.getSymNameAttr()));
-      Value left = shareLeft ? basisValue : coefficientValue;
-      Value right = shareLeft ? coefficientValue : basisValue;
-      auto factored = dialect::FactoredLinearOp::create(builder, loc,
-                                                        layer.op->getResult(0).getType(),
-                                                        layer.op->getOperand(0), left, right,
-                                                        layer.bias);
-      layer.op->getResult(0).replaceAllUsesWith(factored.getResult());
-      layer.op->erase();
-      layer.weightUse.erase();
-      layer.weight.erase();
+      replaceWithFactors(layer, shareLeft ? basisParameter : coefficientParameter,
+                         shareLeft ? coefficientParameter : basisParameter);
     }
     int64_t kept = r * (s + n * o);
     before += original;

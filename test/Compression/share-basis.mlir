@@ -12,8 +12,8 @@
 // EXACT:      %[[B:.*]] = pith.use @basis.block0.wq : tensor<4x2xf32>
 // EXACT-NEXT: %[[C:.*]] = pith.use @coeff.block0.wq : tensor<2x4xf32>
 // EXACT-NEXT: pith.factored_linear %arg0, %[[B]], %[[C]] : (tensor<2x4xf32>, tensor<4x2xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
-// EXACT:      %[[B1:.*]] = pith.use @basis.block0.w1 : tensor<2x8xf32>
-// EXACT-NEXT: %[[C1:.*]] = pith.use @coeff.block0.w1 : tensor<4x2xf32>
+// EXACT:      %[[C1:.*]] = pith.use @coeff.block0.w1 : tensor<4x2xf32>
+// EXACT-NEXT: %[[B1:.*]] = pith.use @basis.block0.w1 : tensor<2x8xf32>
 // EXACT-NEXT: pith.factored_linear %{{.*}}, %[[C1]], %[[B1]] : (tensor<2x4xf32>, tensor<4x2xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
 // EXACT-COUNT-3: pith.use @basis.block0.w2
 // EXACT: pith.parameter @basis.block0.w2 : tensor<8x2xf32> = {{.*}} sources ["block0.w2", "block1.w2", "block2.w2"]
