@@ -11,7 +11,9 @@ compiled code is run on the few models checked with `check_against_pith`.
 import hashlib
 import json
 import math
+import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -29,6 +31,7 @@ import minilm  # noqa: E402  (MiniLM model, tokenizer, sentences, metrics)
 PITH = REPO / "build" / "bin" / "pith"
 PITH_OPT = REPO / "build" / "bin" / "pith-opt"
 OUT = REPO / "bench" / "out" / "tying"
+SNAPSHOT = OUT / "pith-snapshot"
 DOCS = REPO / "docs" / "tying"
 # Weight transforms edit pith parameters: pith-prepare lifts the
 # initializers into them first (lib/Pipelines/TransformPipelines.cpp).
@@ -53,6 +56,31 @@ def pass_spec(name, options):
     return name + "{" + " ".join(f"{k}={v}" for k, v in options.items()) + "}"
 
 
+def snapshot_pith(settle_seconds=30):
+    """Copies build/bin/pith and its kernel library into bench/out/tying/
+    once the build has left them alone for `settle_seconds`, and returns the
+    copy: a sweep then runs one binary throughout even while Pith is being
+    rebuilt (a relink mid-sweep otherwise fails or mixes two versions)."""
+    library = REPO / "build" / "lib" / "libpith_kernels.so"
+    while True:
+        stamps = [(p.stat().st_mtime, p.stat().st_size) if p.is_file() else None
+                  for p in (PITH, library)]
+        time.sleep(settle_seconds)
+        again = [(p.stat().st_mtime, p.stat().st_size) if p.is_file() else None
+                 for p in (PITH, library)]
+        if stamps == again and all(s and s[1] > 0 for s in stamps):
+            break
+        print("waiting for the Pith build to settle", file=sys.stderr, flush=True)
+    SNAPSHOT.mkdir(parents=True, exist_ok=True)
+    for source in (PITH, library):
+        shutil.copy2(source, SNAPSHOT / source.name)
+    pith = SNAPSHOT / PITH.name
+    # The Pith checks compile with the same binary (bench/corpus's helpers).
+    import evaluate as corpus_evaluate
+    minilm.PITH = corpus_evaluate.PITH = pith
+    return pith
+
+
 class OptimizeError(RuntimeError):
     """`pith optimize` failed; carries the command line to reproduce it."""
 
@@ -62,21 +90,25 @@ class OptimizeError(RuntimeError):
         super().__init__(f"exit {returncode}: {command}\n{tail}")
 
 
-def run_optimize(model, output, pass_name, options, calibration=None, timeout=3600):
-    """Runs `pith optimize` with one weight pass after pith-prepare. Returns
-    (the report entry of that pass, its seconds, the command line)."""
+def run_optimize(pith, model, output, pass_name, options, calibration=None,
+                 prefix=PIPELINE_PREFIX, timeout=3600):
+    """Runs `pith optimize` (the binary `pith`, e.g. from snapshot_pith) with
+    one weight pass after the passes of `prefix`. Returns (the report entry
+    of that pass, its seconds, the command line)."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     report_path = output.with_suffix(".report.json")
     report_path.unlink(missing_ok=True)
-    args = [str(PITH), "optimize", str(model), "-o", str(output),
-            "--pipeline", PIPELINE_PREFIX + pass_spec(pass_name, options),
+    args = [str(pith), "optimize", str(model), "-o", str(output),
+            "--pipeline", prefix + pass_spec(pass_name, options),
             "--report-json", str(report_path)]
     if calibration:
         args += ["--calibration", str(calibration)]
-    command = shlex.join(args)
+    command = shlex.join([str(PITH.relative_to(REPO))] + args[1:])  # to reproduce with
     start = time.perf_counter()
-    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    # The copied kernel library beside a snapshot comes before the build's.
+    env = dict(os.environ, LD_LIBRARY_PATH=str(Path(pith).parent))
+    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env)
     seconds = time.perf_counter() - start
     if result.returncode != 0 or not output.is_file():
         raise OptimizeError(command, result.returncode, result.stdout + result.stderr)
@@ -163,11 +195,12 @@ class MiniLMTask:
                                                        self.tokenizer), self.original)
         return {k: found[k] for k in ("cosine_mean", "cosine_min", "pairwise_spearman")}
 
-    def compare_runtimes(self, path, count=32):
-        """Relative output difference Pith vs onnxruntime on `count` evaluation
-        sentences padded to one length (every output)."""
+    def compare_runtimes(self, path, ort_path, count=32):
+        """Relative output difference Pith (on `path`) vs onnxruntime (on
+        `ort_path`, see for_onnxruntime) on `count` evaluation sentences padded
+        to one length (every output)."""
         feeds = minilm.tokenize(self.sentences[:count], self.tokenizer)
-        ort = minilm.Runner(path, "onnxruntime").run(feeds)
+        ort = minilm.Runner(ort_path, "onnxruntime").run(feeds)
         pith = minilm.Runner(path, "pith").run(feeds)
         return relative_error([ort[n] for n in sorted(ort)], [pith[n] for n in sorted(ort)])
 
@@ -207,23 +240,89 @@ class LMTask:
     def metrics(self, path, runtime="onnxruntime"):
         return {"perplexity": self._perplexity(self._runner(path, runtime))}
 
-    def compare_runtimes(self, path, count=8):
+    def compare_runtimes(self, path, ort_path, count=8):
         tokens = self.windows[:count]
-        ort = self._runner(path, "onnxruntime")(tokens)
+        ort = self._runner(ort_path, "onnxruntime")(tokens)
         pith = self._runner(path, "pith")(tokens)
         return relative_error([ort], [pith])
 
 
-def check_against_pith(task, path):
-    """onnx.checker on the file, then onnxruntime vs Pith's compiled code:
-    the relative output difference and the task metric under both."""
+def for_onnxruntime(path):
+    """A file onnxruntime loads, and the node names that were duplicated.
+
+    ONNX wants node names unique and onnxruntime refuses a model that repeats
+    one ("two nodes with same node name"); onnx.checker does not check it.
+    Names carry no meaning, so a repeated one gets a suffix in a copy
+    (OUT.ort.onnx) that onnxruntime runs; the file Pith wrote stays as it is
+    and the duplicates are reported."""
     import onnx
-    onnx.checker.check_model(str(path), full_check=True)
-    difference = task.compare_runtimes(path)
+    model = onnx.load(str(path))
+    seen, duplicates = set(), []
+    for node in model.graph.node:
+        if node.name and node.name in seen:
+            duplicates.append(node.name)
+            suffix = 1
+            while f"{node.name}_{suffix}" in seen:
+                suffix += 1
+            node.name = f"{node.name}_{suffix}"
+        seen.add(node.name)
+    if not duplicates:
+        return Path(path), []
+    copy = Path(path).with_suffix(".ort.onnx")
+    onnx.save(model, str(copy))
+    return copy, duplicates
+
+
+def duplicate_names_note(runs):
+    """A markdown paragraph on the written files that repeat node names
+    (for_onnxruntime), or '' when none does."""
+    affected = [r for r in runs if r.get("duplicate_node_names")]
+    if not affected:
+        return ""
+    example = affected[0]
+    return (f"**{len(affected)} of {len([r for r in runs if 'metrics' in r])} written files "
+            f"repeat node names** (e.g. {', '.join(example['duplicate_node_names'][:3])} in "
+            f"`{example['output']}`): onnx.checker "
+            "accepts them but onnxruntime refuses to load them (\"two nodes with same node "
+            "name\"). Their metrics were measured on a copy with the repeated names "
+            "suffixed (`*.ort.onnx`, same graph otherwise).")
+
+
+def check_against_pith(task, path, ort_path):
+    """onnx.checker on the file, then onnxruntime (on ort_path, from
+    for_onnxruntime) vs Pith's compiled code (on the file): the relative
+    output difference and the task metric under both (or what failed)."""
+    import onnx
+    try:
+        onnx.checker.check_model(str(path), full_check=True)
+    except onnx.checker.ValidationError as error:
+        return {"onnx_checker": f"failed: {error}", "agrees": False}
+    try:
+        difference = task.compare_runtimes(path, ort_path)
+        metrics_pith = task.metrics(path, "pith")
+    except (RuntimeError, OSError, SystemExit) as error:
+        return {"onnx_checker": "passed", "pith_failure": str(error), "agrees": False}
     return {"onnx_checker": "passed", "relative_output_difference": difference,
             "agrees": difference <= AGREEMENT,
-            "metrics_onnxruntime": task.metrics(path, "onnxruntime"),
-            "metrics_pith": task.metrics(path, "pith")}
+            "metrics_onnxruntime": task.metrics(ort_path, "onnxruntime"),
+            "metrics_pith": metrics_pith}
+
+
+def describe_check(label, check):
+    """One markdown line for a check_against_pith result."""
+    line = f"Pith check, {label}: onnx.checker {check['onnx_checker']}"
+    if "pith_failure" in check:
+        return line + f"; **Pith failed**: {check['pith_failure']}"
+    if "relative_output_difference" not in check:
+        return line + "."
+
+    def metrics(values):
+        return ", ".join(f"{k} {v:.6f}" for k, v in values.items())
+    return (line + f"; relative output difference Pith vs onnxruntime "
+            f"{check['relative_output_difference']:.2e} "
+            f"({'within' if check['agrees'] else '**NOT within**'} {AGREEMENT:g}); "
+            f"onnxruntime {metrics(check['metrics_onnxruntime'])}; "
+            f"Pith {metrics(check['metrics_pith'])}.")
 
 
 def write_json(path, data):

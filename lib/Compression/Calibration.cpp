@@ -15,6 +15,7 @@
 #include "pith/Runtime/JitModel.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
 
@@ -110,6 +111,34 @@ llvm::Expected<std::vector<HostTensor>> OutputErrorMeter::run(ModuleOp module) {
   for (const TensorSpec &spec : (*model)->inputs())
     ordered.push_back(inputs.at(spec.name));
   return (*model)->run(ordered);
+}
+
+llvm::Expected<std::vector<HostTensor>> OutputErrorMeter::capture(ModuleOp module,
+                                                                  ArrayRef<Value> values) {
+  IRMapping mapping;
+  OwningOpRef<ModuleOp> clone(cast<ModuleOp>(module->clone(mapping)));
+  auto func = *clone->getOps<func::FuncOp>().begin();
+  Operation *terminator = func.getBody().front().getTerminator();
+  SmallVector<Value> results(terminator->getOperands());
+  size_t graphOutputs = results.size();
+  SmallVector<DictionaryAttr> resultAttrs;
+  for (size_t i = 0; i < graphOutputs; ++i)
+    resultAttrs.push_back(func.getResultAttrDict(i));
+  Builder b(module.getContext());
+  for (auto [i, value] : llvm::enumerate(values)) {
+    results.push_back(mapping.lookup(value));
+    resultAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
+        ONNX::attrs::kName, b.getStringAttr("pith.capture." + std::to_string(i)))));
+  }
+  terminator->setOperands(results);
+  func.setFunctionType(FunctionType::get(module.getContext(), func.getArgumentTypes(),
+                                         ValueRange(results).getTypes()));
+  func.setAllResultAttrs(resultAttrs);
+  auto outputs = run(*clone);
+  if (!outputs)
+    return outputs.takeError();
+  outputs->erase(outputs->begin(), outputs->begin() + graphOutputs);
+  return outputs;
 }
 
 llvm::Expected<double> OutputErrorMeter::measure(ModuleOp candidate) {

@@ -86,6 +86,10 @@ private:
   std::vector<llvm::StringSet<>> usedFrames{1};
   /// Graph outputs' names, claimed by the values that produce them.
   llvm::DenseMap<Value, std::string> outputNames;
+  /// Node names given so far: ONNX wants them unique, and a pass that
+  /// expands one op into several (a factored layer into two MatMuls)
+  /// leaves them one location.
+  llvm::StringMap<int> nodeNames;
   bool deferMainData = false;
   int freshCounter = 0;
 };
@@ -378,8 +382,10 @@ llvm::Error Exporter::exportSubgraph(Region &region, DictionaryAttr info,
 
 llvm::Error Exporter::exportNode(Operation *op, onnx::GraphProto &graph) {
   onnx::NodeProto &node = *graph.add_node();
-  if (std::string name = nodeName(op->getLoc()); !name.empty())
-    node.set_name(name);
+  if (std::string name = nodeName(op->getLoc()); !name.empty()) {
+    int &seen = nodeNames[name];
+    node.set_name(seen++ ? name + "__" + std::to_string(seen - 1) : name);
+  }
   const OpSchema *schema = nullptr;
   DictionaryAttr attributes;
   SmallVector<std::string> graphNames;

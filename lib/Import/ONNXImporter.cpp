@@ -814,7 +814,8 @@ Importer::importModel(onnx::ModelProto &model) {
   // that shape inference fills them in.
   if (!options.inputShapes.empty())
     for (auto &output : *model.mutable_graph()->mutable_output())
-      if (output.type().has_tensor_type())
+      // (mutable_shape() on an output without a shape would make it a scalar.)
+      if (output.type().has_tensor_type() && output.type().tensor_type().has_shape())
         for (auto &dim : *output.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim())
           if (dim.has_dim_param())
             dim.clear_dim_param();

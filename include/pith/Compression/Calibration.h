@@ -41,6 +41,11 @@ public:
                                                                    llvm::StringRef option);
   /// The error of `candidate`'s outputs against the reference's.
   llvm::Expected<double> measure(mlir::ModuleOp candidate);
+  /// The values `values` of `module`'s main graph take on the calibration
+  /// inputs (f32 tensors, in order): the module is run with them as extra
+  /// outputs. What activation-aware passes read activations with.
+  llvm::Expected<std::vector<HostTensor>> capture(mlir::ModuleOp module,
+                                                  llvm::ArrayRef<mlir::Value> values);
   /// Calibration samples (the first dimension of the first input).
   int64_t samples() const { return sampleCount; }
 

@@ -106,4 +106,52 @@ def ShareBasisPass : Pass<"pith-share-basis", "mlir::ModuleOp"> {
   let dependentDialects = ["pith::dialect::PithDialect", "pith::ONNX::ONNXDialect"];
 }
 
+def LowRankPass : Pass<"pith-low-rank", "mlir::ModuleOp"> {
+  let summary = "Factor linear layers' weights by truncated SVD";
+  let description = [{
+    Replaces the K x N weight W of each MatMul/Gemm in the main graph by a
+    product U . V (K x r, r x N) as `pith.factored_linear`, from a truncated
+    SVD (Eigen; randomized for a fixed small rank of a large matrix; layers
+    in parallel). The rank is chosen by exactly one of:
+
+    - `energy`: the smallest rank keeping that fraction of the spectral
+      energy (sum of squared singular values);
+    - `max-rel-error`: the smallest rank whose relative error stays within
+      the bound, per layer: ||W - W_r|| / ||W||, or with
+      `activation-aware` the layer's output error on the calibration
+      inputs ||X (W - W_r)|| / ||X W||;
+    - `rank`: that rank for every layer;
+    - `target-params`: keep that fraction of the factorable layers'
+      parameters in total, allocated across layers greedily by the error
+      each singular direction costs, weighted by each layer's measured
+      sensitivity (the model's output error on the calibration inputs when
+      that layer alone is factored).
+
+    `activation-aware` whitens by the layer inputs' second moment before
+    the SVD (SVD-LLM): with S = X^T X = L L^T, W ~ L^-T trunc(L^T W), so
+    the directions the data uses are kept. A layer is left alone, with the
+    reason in the report, where the rank would not save parameters or MACs
+    (r >= K N / (K + N)), where its weight is not a stored f32 matrix, or
+    where it is smaller than `min-size`.
+  }];
+  let options = [
+    Option<"energy", "energy", "double", /*default=*/"0",
+           "Fraction of each layer's spectral energy kept (0: not this criterion)">,
+    Option<"rank", "rank", "int64_t", /*default=*/"0", "The rank of every layer (0: not this criterion)">,
+    Option<"maxRelError", "max-rel-error", "double", /*default=*/"0",
+           "Per-layer relative error bound (0: not this criterion)">,
+    Option<"targetParams", "target-params", "double", /*default=*/"0",
+           "Fraction of the factorable layers' parameters kept in total (0: not this criterion)">,
+    Option<"activationAware", "activation-aware", "bool", /*default=*/"false",
+           "Whiten by the calibration activations before the SVD">,
+    Option<"minSize", "min-size", "int64_t", /*default=*/"4096",
+           "Skip layers whose weight has fewer elements">,
+    ListOption<"layers", "layers", "std::string",
+               "Only these weights (initializer names); one that cannot be factored is an error">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "Calibration inputs (.npz); default: the module's pith.calibration attribute">,
+  ];
+  let dependentDialects = ["pith::dialect::PithDialect", "pith::ONNX::ONNXDialect"];
+}
+
 #endif // PITH_COMPRESSION_PASSES_TD

@@ -1,0 +1,440 @@
+//===- LowRank.cpp - Truncated SVD of linear layers -----------------------===//
+//
+// Each factorable layer gets a spectrum: the singular values of W, or with
+// activation-aware whitening of L^T W where L L^T = X^T X / rows is the
+// second moment of the layer's calibration inputs (then the tail of the
+// spectrum is exactly the layer's output error on those inputs). The rank
+// criteria only read spectra; the factors are formed once the ranks are
+// known: U_r S_r (whitened back by L^-T) and V_r^T.
+//
+// The global criterion (target-params) allocates singular directions across
+// layers greedily: a direction's value is its share of the layer's energy
+// times the layer's measured sensitivity (model output error when the layer
+// alone is factored at half its break-even rank, per unit of the layer's
+// own error), its cost K + N parameters.
+//
+//===----------------------------------------------------------------------===//
+
+#include "pith/Compression/Passes.h"
+
+#include "LinearLayers.h"
+#include "Weights.h"
+
+#include "ONNX/ONNXDialect.h"
+#include "pith/Compression/Calibration.h"
+#include "pith/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Threading.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <atomic>
+#include <cmath>
+#include <mutex>
+#include <cstring>
+#include <queue>
+#include <random>
+
+namespace pith {
+#define GEN_PASS_DEF_LOWRANKPASS
+#include "pith/Compression/Passes.h.inc"
+} // namespace pith
+
+using namespace mlir;
+using namespace pith;
+using namespace pith::compression;
+using dialect::ParameterOp;
+
+namespace {
+
+/// Above this smaller dimension, a fixed rank well below it is computed by
+/// randomized SVD.
+constexpr int64_t kRandomizedFrom = 1024;
+
+/// A layer and what the SVD found.
+struct Candidate {
+  Linear layer;
+  std::string name;
+  int64_t k = 0, n = 0;
+  Matrix weight;               // K x N
+  std::optional<Matrix> lower; // L, L L^T = X^T X / rows (with calibration inputs)
+  bool whitened = false;       // the SVD was of L^T W (activation-aware)
+  Eigen::VectorXd sigma;       // singular values, descending (possibly truncated)
+  Matrix u, v;                 // K x k, N x k
+  double total = 0;            // ||M||_F^2 of the decomposed matrix
+  int64_t rank = 0;            // chosen; 0 = not factored
+  std::string skip;            // why not factored
+  double sensitivity = 1;
+
+  /// Break-even rank: at or above it the factors are no smaller.
+  int64_t breakEven() const { return k * n / (k + n); }
+  double keptEnergy(int64_t r) const {
+    return total > 0 ? sigma.head(std::min<int64_t>(r, sigma.size())).squaredNorm() / total : 1;
+  }
+  /// Relative error of the rank-r truncation (of W, or of X W).
+  double error(int64_t r) const { return std::sqrt(std::max(0.0, 1 - keptEnergy(r))); }
+};
+
+/// Thin SVD of `m`, or a randomized one of `wanted` directions (Halko,
+/// Martinsson, Tropp: a Gaussian sketch, two power iterations).
+void decompose(const Matrix &m, int64_t wanted, Candidate &c) {
+  int64_t smaller = std::min(m.rows(), m.cols());
+  if (smaller < kRandomizedFrom || wanted + 10 >= smaller / 2) {
+    Eigen::BDCSVD<Matrix> svd(m, Eigen::ComputeThinU | Eigen::ComputeThinV);
+    c.sigma = svd.singularValues();
+    c.u = svd.matrixU();
+    c.v = svd.matrixV();
+    return;
+  }
+  int64_t sketch = wanted + 10;
+  std::mt19937_64 random(0);
+  std::normal_distribution<double> normal;
+  Matrix omega(m.cols(), sketch);
+  for (int64_t i = 0; i < omega.size(); ++i)
+    omega.data()[i] = normal(random);
+  auto orthonormal = [](const Matrix &y) {
+    Eigen::HouseholderQR<Matrix> qr(y);
+    return Matrix(qr.householderQ() * Matrix::Identity(y.rows(), y.cols()));
+  };
+  Matrix q = orthonormal(m * omega);
+  for (int iteration = 0; iteration < 2; ++iteration)
+    q = orthonormal(m * orthonormal(m.transpose() * q));
+  Matrix small = q.transpose() * m;
+  Eigen::BDCSVD<Matrix> svd(small, Eigen::ComputeThinU | Eigen::ComputeThinV);
+  c.sigma = svd.singularValues().head(wanted);
+  c.u = (q * svd.matrixU()).leftCols(wanted);
+  c.v = svd.matrixV().leftCols(wanted);
+}
+
+/// L with L L^T = X^T X / rows (+ a small ridge, so that it factors).
+std::optional<Matrix> whitening(const HostTensor &inputs, int64_t k) {
+  int64_t rows = inputs.numElements() / k;
+  Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> x(
+      reinterpret_cast<const float *>(inputs.data.data()), rows, k);
+  Matrix xd = x.cast<double>();
+  Matrix second = xd.transpose() * xd / std::max<int64_t>(rows, 1);
+  double ridge = 1e-6 * second.trace() / k + 1e-12;
+  for (int attempt = 0; attempt < 6; ++attempt, ridge *= 100) {
+    Eigen::LLT<Matrix> llt(second + ridge * Matrix::Identity(k, k));
+    if (llt.info() == Eigen::Success)
+      return Matrix(llt.matrixL());
+  }
+  return std::nullopt;
+}
+
+/// The two factors of the chosen rank: left K x r, right r x N.
+std::pair<Matrix, Matrix> factorsOf(const Candidate &c) {
+  int64_t r = c.rank;
+  Matrix left = c.u.leftCols(r) * c.sigma.head(r).asDiagonal();
+  if (c.whitened) // undo the whitening: L^T left' = U_r S_r
+    left = c.lower->transpose().triangularView<Eigen::Upper>().solve(left);
+  return {left, c.v.leftCols(r).transpose()};
+}
+
+/// The chosen rank's relative error measured on the calibration activations
+/// (||L^T (W - W_r)|| / ||L^T W||), given L.
+double activationError(const Candidate &c, const Matrix &lower) {
+  auto [left, right] = factorsOf(c);
+  Matrix whitened = lower.transpose() * c.weight;
+  return (lower.transpose() * (c.weight - left * right)).norm() /
+         std::max(whitened.norm(), 1e-300);
+}
+
+struct LowRankPass : public pith::impl::LowRankPassBase<LowRankPass> {
+  using LowRankPassBase::LowRankPassBase;
+
+  void runOnOperation() override {
+    if (failed(run(getOperation())))
+      signalPassFailure();
+  }
+
+  LogicalResult fail(ModuleOp module, const llvm::Twine &message) {
+    return module.emitError(getArgument() + ": " + message);
+  }
+
+  LogicalResult run(ModuleOp module) {
+    int criteria = (energy > 0) + (rank > 0) + (maxRelError > 0) + (targetParams > 0);
+    if (criteria != 1)
+      return fail(module, "set exactly one of energy, rank, max-rel-error, target-params");
+    if (energy > 1 || targetParams >= 1 || rank < 0 || energy < 0 || maxRelError < 0 ||
+        targetParams < 0)
+      return fail(module, "energy must be in (0, 1], target-params in (0, 1), rank >= 1");
+    liftParameters(module);
+    auto created = OutputErrorMeter::forPass(module, calibration);
+    if (!created)
+      return fail(module, llvm::toString(created.takeError()));
+    std::unique_ptr<OutputErrorMeter> meter = std::move(*created);
+    if (!meter && activationAware)
+      return fail(module, "activation-aware needs calibration inputs: give calibration=FILE.npz "
+                          "(pith optimize --calibration)");
+    if (!meter && targetParams > 0)
+      return fail(module, "target-params allocates by measured sensitivity: it needs "
+                          "calibration inputs (calibration=FILE.npz or pith optimize "
+                          "--calibration)");
+
+    std::vector<std::string> lines;
+    std::vector<Candidate> candidates;
+    if (failed(collect(module, candidates, lines)))
+      return failure();
+    if (meter && failed(readActivations(module, *meter, candidates)))
+      return failure();
+    decomposeAll(module, candidates);
+    if (targetParams > 0) {
+      if (failed(measureSensitivity(module, *meter, candidates)))
+        return failure();
+      allocate(candidates);
+    } else {
+      for (Candidate &c : candidates)
+        c.rank = chooseRank(c);
+    }
+    return apply(module, candidates, meter.get(), lines);
+  }
+
+  /// The main graph's MatMul/Gemm layers, with the reason each other one
+  /// is left alone.
+  LogicalResult collect(ModuleOp module, std::vector<Candidate> &candidates,
+                        std::vector<std::string> &lines) {
+    llvm::StringSet<> requested;
+    for (const std::string &name : layers)
+      requested.insert(name);
+    llvm::StringSet<> found;
+    auto funcs = module.getOps<func::FuncOp>();
+    if (funcs.empty())
+      return success();
+    for (Operation &op : (*funcs.begin()).getBody().front()) {
+      StringRef opName = op.getName().getStringRef();
+      if (!opName.starts_with("onnx.MatMul") && !opName.starts_with("onnx.Gemm"))
+        continue;
+      Candidate c;
+      std::string why = asLinear(&op, c.layer);
+      auto use = op.getNumOperands() > 1 ? op.getOperand(1).getDefiningOp<dialect::UseOp>()
+                                         : dialect::UseOp();
+      ParameterOp weight = use ? parameterOf(use) : ParameterOp();
+      c.name = weight ? weight.getSymName().str() : "(computed)";
+      if (!requested.empty()) {
+        bool wanted = weight && llvm::any_of(weight.getSources().getAsValueRange<StringAttr>(),
+                                             [&](StringRef s) { return requested.contains(s); });
+        if (!wanted)
+          continue;
+        for (StringRef s : weight.getSources().getAsValueRange<StringAttr>())
+          found.insert(s);
+        if (!why.empty())
+          return fail(module, "layers: '" + c.name + "' cannot be factored: " + why);
+      }
+      if (!why.empty()) {
+        if (weight) // activation products (attention) are not layers
+          lines.push_back("not factored: '" + c.name + "': " + why);
+        continue;
+      }
+      c.k = c.layer.rows();
+      c.n = c.layer.columns();
+      if (c.k * c.n < minSize) {
+        lines.push_back(llvm::formatv("not factored: '{0}' ({1}x{2}): smaller than min-size {3}",
+                                      c.name, c.k, c.n, minSize));
+        continue;
+      }
+      if (rank > 0 && rank >= std::min(c.k, c.n)) {
+        lines.push_back(llvm::formatv("not factored: '{0}' ({1}x{2}): rank {3} is not below "
+                                      "min(K, N) = {4}",
+                                      c.name, c.k, c.n, rank, std::min(c.k, c.n)));
+        continue;
+      }
+      c.weight = matrixOf(c.layer);
+      candidates.push_back(std::move(c));
+    }
+    for (const auto &name : requested)
+      if (!found.contains(name.getKey()))
+        return fail(module, "layers: no MatMul or Gemm weight '" + name.getKey() + "'");
+    return success();
+  }
+
+  /// The second moment of every candidate's input on the calibration data.
+  LogicalResult readActivations(ModuleOp module, OutputErrorMeter &meter,
+                                MutableArrayRef<Candidate> candidates) {
+    SmallVector<Value> inputs;
+    for (Candidate &c : candidates)
+      inputs.push_back(c.layer.op->getOperand(0));
+    if (inputs.empty())
+      return success();
+    auto captured = meter.capture(module, inputs);
+    if (!captured)
+      return fail(module, "reading activations: " + llvm::toString(captured.takeError()));
+    for (auto [c, tensor] : llvm::zip(candidates, *captured)) {
+      if (tensor.dataType != 1 || tensor.shape.empty() || tensor.shape.back() != c.k)
+        return fail(module, "the input of '" + c.name + "' is not an f32 [..., " +
+                                std::to_string(c.k) + "] tensor");
+      c.lower = whitening(tensor, c.k);
+      if (!c.lower)
+        return fail(module, "the inputs of '" + c.name + "' have no usable second moment");
+      tensor = HostTensor(); // free it
+    }
+    return success();
+  }
+
+  void decomposeAll(ModuleOp module, MutableArrayRef<Candidate> candidates) {
+    bool progress = candidates.size() > 8;
+    std::mutex printing;
+    std::atomic<int> done{0};
+    mlir::parallelFor(module.getContext(), 0, candidates.size(), [&](size_t i) {
+      Candidate &c = candidates[i];
+      c.whitened = activationAware;
+      Matrix m = c.whitened ? Matrix(c.lower->transpose() * c.weight) : c.weight;
+      c.total = m.squaredNorm();
+      int64_t wanted = rank > 0 ? rank : std::min(c.k, c.n);
+      decompose(m, wanted, c);
+      std::lock_guard<std::mutex> lock(printing);
+      if (progress)
+        llvm::errs() << llvm::formatv("  pith-low-rank: [{0}/{1}] {2} ({3}x{4})\n", ++done,
+                                      candidates.size(), c.name, c.k, c.n);
+    });
+  }
+
+  /// The rank the per-layer criterion gives; 0 where it saves nothing.
+  int64_t chooseRank(Candidate &c) {
+    int64_t chosen = rank;
+    if (energy > 0 || maxRelError > 0) {
+      chosen = c.sigma.size();
+      for (int64_t r = 1; r <= c.sigma.size(); ++r)
+        if ((energy > 0 && c.keptEnergy(r) >= energy - 1e-12) ||
+            (maxRelError > 0 && c.error(r) <= maxRelError)) {
+          chosen = r;
+          break;
+        }
+    }
+    if (chosen >= c.breakEven()) {
+      c.skip = llvm::formatv("rank {0} would not save (break-even {1})", chosen, c.breakEven());
+      return 0;
+    }
+    return chosen;
+  }
+
+  /// Each layer's model output error when it alone is factored at half its
+  /// break-even rank, per unit of its own error at that rank.
+  LogicalResult measureSensitivity(ModuleOp module, OutputErrorMeter &meter,
+                                   MutableArrayRef<Candidate> candidates) {
+    for (auto [i, c] : llvm::enumerate(candidates)) {
+      int64_t probe = std::max<int64_t>(1, c.breakEven() / 2);
+      IRMapping mapping;
+      OwningOpRef<ModuleOp> trial(cast<ModuleOp>(module->clone(mapping)));
+      Candidate copy;
+      copy.u = c.u;
+      copy.v = c.v;
+      copy.sigma = c.sigma;
+      copy.lower = c.lower;
+      copy.whitened = c.whitened;
+      copy.rank = probe;
+      Linear layer;
+      (void)asLinear(mapping.lookup(c.layer.op), layer);
+      factor(*trial, layer, copy, c.name);
+      auto measured = meter.measure(*trial);
+      if (!measured)
+        return fail(module, "measuring '" + c.name + "': " + llvm::toString(measured.takeError()));
+      c.sensitivity = *measured / std::max(c.error(probe), 1e-12);
+      if (candidates.size() > 8)
+        llvm::errs() << llvm::formatv("  pith-low-rank: sensitivity [{0}/{1}] {2}: {3:e2}\n",
+                                      i + 1, candidates.size(), c.name, c.sensitivity);
+    }
+    return success();
+  }
+
+  /// Ranks for target-params: start every layer at rank 1, then add the
+  /// direction with the most weighted energy per parameter until the
+  /// budget is spent; a layer reaching break-even stays dense.
+  void allocate(MutableArrayRef<Candidate> candidates) {
+    double budget = 0, spent = 0;
+    for (Candidate &c : candidates) {
+      budget += targetParams * c.k * c.n;
+      c.rank = 1;
+      spent += c.k + c.n;
+    }
+    auto value = [&](const Candidate &c, int64_t r) { // direction r+1
+      double share = c.total > 0 ? c.sigma[r] * c.sigma[r] / c.total : 0;
+      return c.sensitivity * c.sensitivity * share / double(c.k + c.n);
+    };
+    using Entry = std::pair<double, size_t>;
+    std::priority_queue<Entry> queue;
+    for (auto [i, c] : llvm::enumerate(candidates))
+      if (c.sigma.size() > 1)
+        queue.push({value(c, 1), i});
+    while (!queue.empty()) {
+      auto [gain, i] = queue.top();
+      queue.pop();
+      Candidate &c = candidates[i];
+      if (spent + c.k + c.n > budget)
+        continue; // this layer's next direction does not fit; others may
+      spent += c.k + c.n;
+      ++c.rank;
+      if (c.rank < c.breakEven() - 1 && c.rank < c.sigma.size())
+        queue.push({value(c, c.rank), i});
+    }
+    for (Candidate &c : candidates)
+      if (c.rank >= c.breakEven()) {
+        c.skip = llvm::formatv("rank {0} would not save (break-even {1})", c.rank, c.breakEven());
+        c.rank = 0;
+      }
+  }
+
+  /// Replaces `layer` (in `module`) by the factors of `c`.
+  static void factor(ModuleOp module, Linear &layer, const Candidate &c, StringRef name) {
+    auto [left, right] = factorsOf(c);
+    MLIRContext *ctx = module.getContext();
+    ParameterOp weight = layer.weight;
+    SmallVector<Attribute> sources(weight.getSources().begin(), weight.getSources().end());
+    std::string leftName = "lowrank." + name.str() + ".u";
+    std::string rightName = "lowrank." + name.str() + ".v";
+    ParameterOp u = createParameter(module, leftName, weightOf(ctx, left, leftName), sources);
+    ParameterOp v = createParameter(module, rightName, weightOf(ctx, right, rightName), sources);
+    replaceWithFactors(layer, u, v);
+  }
+
+  LogicalResult apply(ModuleOp module, MutableArrayRef<Candidate> candidates,
+                      OutputErrorMeter *meter, std::vector<std::string> &lines) {
+    int64_t before = 0, after = 0, factored = 0;
+    for (Candidate &c : candidates) {
+      std::string what = llvm::formatv("'{0}' ({1}x{2})", c.name, c.k, c.n);
+      if (c.rank == 0) {
+        lines.push_back("not factored: " + what + ": " + c.skip);
+        continue;
+      }
+      std::string measured = c.lower ? llvm::formatv("output error {0:e2} on calibration "
+                                                     "activations",
+                                                     activationError(c, *c.lower))
+                                          .str()
+                                     : llvm::formatv("weight error {0:e2}", c.error(c.rank)).str();
+      int64_t kept = c.rank * (c.k + c.n);
+      lines.push_back(llvm::formatv("{0}: rank {1}, {2} -> {3} parameters, energy kept {4:f4}, {5}",
+                                    what, c.rank, c.k * c.n, kept, c.keptEnergy(c.rank), measured));
+      before += c.k * c.n;
+      after += kept;
+      ++factored;
+      factor(module, c.layer, c, c.name);
+    }
+    Builder b(module.getContext());
+    SmallVector<NamedAttribute> figures{
+        b.getNamedAttr("bytes_saved", b.getI64IntegerAttr((before - after) * 4)),
+        b.getNamedAttr("parameters_before", b.getI64IntegerAttr(before)),
+        b.getNamedAttr("parameters_after", b.getI64IntegerAttr(after)),
+        b.getNamedAttr("layers_factored", b.getI64IntegerAttr(factored))};
+    std::string errorText = ", output error not measured";
+    if (meter) {
+      auto measured = meter->measure(module);
+      if (!measured)
+        return fail(module, llvm::toString(measured.takeError()));
+      errorText = llvm::formatv("; output error {0:e3}", *measured).str();
+      figures.push_back(b.getNamedAttr("error", b.getF64FloatAttr(*measured)));
+    }
+    lines.insert(lines.begin(),
+                 llvm::formatv("{0} of {1} layers factored ({2} SVD): {3} -> {4} parameters "
+                               "({5:f3} kept){6}",
+                               factored, candidates.size(),
+                               activationAware ? "activation-aware" : "plain", before, after,
+                               before ? double(after) / before : 1.0, errorText)
+                     .str());
+    appendReport(module, getArgument(), lines, figures);
+    return success();
+  }
+};
+
+} // namespace
