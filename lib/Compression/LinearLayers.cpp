@@ -98,3 +98,21 @@ void compression::replaceWithFactors(Linear &layer, dialect::ParameterOp left,
   layer.weightUse.erase();
   layer.weight.erase();
 }
+
+Matrix compression::secondMoment(const HostTensor &inputs, int64_t k) {
+  int64_t rows = inputs.numElements() / k;
+  Eigen::Map<const RowMajorF> x(reinterpret_cast<const float *>(inputs.data.data()), rows, k);
+  Matrix xd = x.cast<double>();
+  return xd.transpose() * xd / double(std::max<int64_t>(rows, 1));
+}
+
+std::optional<Matrix> compression::whiteningOf(const Matrix &moment) {
+  int64_t k = moment.rows();
+  double ridge = 1e-6 * moment.trace() / k + 1e-12;
+  for (int attempt = 0; attempt < 6; ++attempt, ridge *= 100) {
+    Eigen::LLT<Matrix> llt(moment + ridge * Matrix::Identity(k, k));
+    if (llt.info() == Eigen::Success)
+      return Matrix(llt.matrixL());
+  }
+  return std::nullopt;
+}

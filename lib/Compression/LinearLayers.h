@@ -10,11 +10,13 @@
 #define PITH_LIB_COMPRESSION_LINEARLAYERS_H
 
 #include "Pith/PithDialect.h"
+#include "pith/Runtime/HostTensor.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
 #include <Eigen/Dense>
 
+#include <optional>
 #include <string>
 
 namespace pith::compression {
@@ -42,6 +44,14 @@ Matrix matrixOf(const Linear &linear);
 
 /// An f32 weight holding `m`, row-major, as a resource blob named `key`.
 mlir::ElementsAttr weightOf(mlir::MLIRContext *ctx, const Matrix &m, llvm::StringRef key);
+
+/// X^T X / rows of a layer's inputs (f32 [..., K]): the second moment
+/// activation-aware factoring whitens by.
+Matrix secondMoment(const HostTensor &inputs, int64_t k);
+
+/// L with L L^T = `moment` plus the smallest ridge (from 1e-6 of its mean
+/// diagonal up) that lets it factor.
+std::optional<Matrix> whiteningOf(const Matrix &moment);
 
 /// Replaces the layer by pith.factored_linear(x, left, right (, bias)) and
 /// erases its weight parameter.

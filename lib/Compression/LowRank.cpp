@@ -59,7 +59,8 @@ struct Candidate {
   std::string name;
   int64_t k = 0, n = 0;
   Matrix weight;               // K x N
-  std::optional<Matrix> lower; // L, L L^T = X^T X / rows (with calibration inputs)
+  Matrix moment;               // X^T X / rows (with calibration inputs)
+  std::optional<Matrix> lower; // L, L L^T = moment + a small ridge
   bool whitened = false;       // the SVD was of L^T W (activation-aware)
   Eigen::VectorXd sigma;       // singular values, descending (possibly truncated)
   Matrix u, v;                 // K x k, N x k
@@ -108,22 +109,6 @@ void decompose(const Matrix &m, int64_t wanted, Candidate &c) {
   c.v = svd.matrixV().leftCols(wanted);
 }
 
-/// L with L L^T = X^T X / rows (+ a small ridge, so that it factors).
-std::optional<Matrix> whitening(const HostTensor &inputs, int64_t k) {
-  int64_t rows = inputs.numElements() / k;
-  Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> x(
-      reinterpret_cast<const float *>(inputs.data.data()), rows, k);
-  Matrix xd = x.cast<double>();
-  Matrix second = xd.transpose() * xd / std::max<int64_t>(rows, 1);
-  double ridge = 1e-6 * second.trace() / k + 1e-12;
-  for (int attempt = 0; attempt < 6; ++attempt, ridge *= 100) {
-    Eigen::LLT<Matrix> llt(second + ridge * Matrix::Identity(k, k));
-    if (llt.info() == Eigen::Success)
-      return Matrix(llt.matrixL());
-  }
-  return std::nullopt;
-}
-
 /// The two factors of the chosen rank: left K x r, right r x N.
 std::pair<Matrix, Matrix> factorsOf(const Candidate &c) {
   int64_t r = c.rank;
@@ -133,13 +118,24 @@ std::pair<Matrix, Matrix> factorsOf(const Candidate &c) {
   return {left, c.v.leftCols(r).transpose()};
 }
 
-/// The chosen rank's relative error measured on the calibration activations
-/// (||L^T (W - W_r)|| / ||L^T W||), given L.
-double activationError(const Candidate &c, const Matrix &lower) {
+/// The chosen rank's relative output error on the calibration activations:
+/// ||X (W - W_r)|| / ||X W||, from S = X^T X / rows.
+double activationError(const Candidate &c) {
   auto [left, right] = factorsOf(c);
-  Matrix whitened = lower.transpose() * c.weight;
-  return (lower.transpose() * (c.weight - left * right)).norm() /
-         std::max(whitened.norm(), 1e-300);
+  Matrix delta = c.weight - left * right;
+  double error = (delta.transpose() * c.moment * delta).trace();
+  double size = (c.weight.transpose() * c.moment * c.weight).trace();
+  return std::sqrt(std::max(0.0, error) / std::max(size, 1e-300));
+}
+
+/// A node without a weight to name it by: its ONNX name, or where it is.
+std::string describeNode(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return "node '" + name.getName().str() + "'";
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    return llvm::formatv("the node at {0}:{1}:{2}", file.getFilename(), file.getLine(),
+                         file.getColumn());
+  return "a node";
 }
 
 struct LowRankPass : public pith::impl::LowRankPassBase<LowRankPass> {
@@ -224,8 +220,10 @@ struct LowRankPass : public pith::impl::LowRankPassBase<LowRankPass> {
           return fail(module, "layers: '" + c.name + "' cannot be factored: " + why);
       }
       if (!why.empty()) {
-        if (weight) // activation products (attention) are not layers
-          lines.push_back("not factored: '" + c.name + "': " + why);
+        std::string label = "'" + c.name + "'";
+        if (!weight)
+          label = describeNode(op.getLoc());
+        lines.push_back("not factored: " + label + " (" + opName.str() + "): " + why);
         continue;
       }
       c.k = c.layer.rows();
@@ -265,7 +263,8 @@ struct LowRankPass : public pith::impl::LowRankPassBase<LowRankPass> {
       if (tensor.dataType != 1 || tensor.shape.empty() || tensor.shape.back() != c.k)
         return fail(module, "the input of '" + c.name + "' is not an f32 [..., " +
                                 std::to_string(c.k) + "] tensor");
-      c.lower = whitening(tensor, c.k);
+      c.moment = secondMoment(tensor, c.k);
+      c.lower = whiteningOf(c.moment);
       if (!c.lower)
         return fail(module, "the inputs of '" + c.name + "' have no usable second moment");
       tensor = HostTensor(); // free it
@@ -400,7 +399,7 @@ struct LowRankPass : public pith::impl::LowRankPassBase<LowRankPass> {
       }
       std::string measured = c.lower ? llvm::formatv("output error {0:e2} on calibration "
                                                      "activations",
-                                                     activationError(c, *c.lower))
+                                                     activationError(c))
                                           .str()
                                      : llvm::formatv("weight error {0:e2}", c.error(c.rank)).str();
       int64_t kept = c.rank * (c.k + c.n);

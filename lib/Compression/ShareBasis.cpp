@@ -76,7 +76,14 @@ struct ShareBasisPass : public pith::impl::ShareBasisPassBase<ShareBasisPass> {
     lines.push_back(llvm::formatv("{0} repeated blocks of {1} ops; groups ({2}): {3}",
                                   blocks->numBlocks, blocks->opsPerBlock, groups,
                                   describeGroups(*formed)));
-    int64_t before = 0, after = 0;
+    // What to factor, decided before anything changes.
+    struct Work {
+      SmallVector<Linear> layers;
+      WeightKind kind;
+      std::string name;
+      SmallVector<int64_t> group;
+    };
+    std::vector<Work> work;
     for (const BlockWeight &w : blocks->weights) {
       if (!w.isMatrix || !selectsKind(weights, w.kind))
         continue;
@@ -92,10 +99,31 @@ struct ShareBasisPass : public pith::impl::ShareBasisPassBase<ShareBasisPass> {
                           why);
           continue;
         }
-        std::string line = factorGroup(module, layers, w.kind, name, group, before, after);
-        lines.push_back(line);
+        work.push_back({std::move(layers), w.kind, name, group});
       }
     }
+    // Activation-aware: each layer's input second moment, from one run.
+    llvm::DenseMap<Operation *, Matrix> moments;
+    if (activationAware) {
+      if (!meter)
+        return fail(module, "activation-aware needs calibration inputs: give "
+                            "calibration=FILE.npz (pith optimize --calibration)");
+      SmallVector<Value> inputs;
+      for (Work &item : work)
+        for (Linear &layer : item.layers)
+          inputs.push_back(layer.op->getOperand(0));
+      auto captured = meter->capture(module, inputs);
+      if (!captured)
+        return fail(module, "reading activations: " + llvm::toString(captured.takeError()));
+      size_t next = 0;
+      for (Work &item : work)
+        for (Linear &layer : item.layers)
+          moments[layer.op] = secondMoment((*captured)[next++], layer.rows());
+    }
+    int64_t before = 0, after = 0;
+    for (Work &item : work)
+      lines.push_back(
+          factorGroup(module, item.layers, moments, item.kind, item.name, item.group, before, after));
     int64_t bytesSaved = (before - after) * 4;
     std::string errorText = ", output error not measured";
     SmallVector<NamedAttribute> figures{
@@ -116,7 +144,8 @@ struct ShareBasisPass : public pith::impl::ShareBasisPassBase<ShareBasisPass> {
   }
 
   /// Factors one group's layers over a shared basis; returns the report line.
-  std::string factorGroup(ModuleOp module, MutableArrayRef<Linear> layers, WeightKind kind,
+  std::string factorGroup(ModuleOp module, MutableArrayRef<Linear> layers,
+                          const llvm::DenseMap<Operation *, Matrix> &moments, WeightKind kind,
                           StringRef name, ArrayRef<int64_t> group, int64_t &before,
                           int64_t &after) {
     int64_t n = layers.size();
@@ -134,13 +163,48 @@ struct ShareBasisPass : public pith::impl::ShareBasisPassBase<ShareBasisPass> {
     if (r < 1 || r >= s || r * (s + n * o) >= original)
       return "not factored: " + what + ": rank " + std::to_string(r) + " would save nothing";
 
+    // With activations, the error that matters is sum_i ||X_i (W_i - W_i')||^2,
+    // S_i = X_i^T X_i / rows. Output-side basis: its exact optimum is the top
+    // eigenvectors of sum_i W_i^T S_i W_i, with C_i = W_i B^T. Input-side
+    // basis: whitened by the group's mean second moment S = L L^T (as basis
+    // sharing does), B = L^-T U_r, then each C_i the least-squares best for
+    // its own S_i.
+    bool aware = !moments.empty();
+    SmallVector<Matrix> layerMoments;
+    for (Linear &layer : layers)
+      layerMoments.push_back(aware ? moments.lookup(layer.op) : Matrix());
+    std::optional<Matrix> lower;
+    if (aware && shareLeft) {
+      Matrix mean = Matrix::Zero(k, k);
+      for (const Matrix &m : layerMoments)
+        mean += m / double(n);
+      lower = whiteningOf(mean);
+      if (!lower)
+        return "not factored: " + what + ": its inputs have no usable second moment";
+    }
     Matrix gram = Matrix::Zero(s, s);
-    for (const Matrix &w : ws)
-      gram.noalias() += shareLeft ? Matrix(w * w.transpose()) : Matrix(w.transpose() * w);
+    for (auto [i, w] : llvm::enumerate(ws)) {
+      if (!shareLeft)
+        gram.noalias() += aware ? Matrix(w.transpose() * layerMoments[i] * w)
+                                : Matrix(w.transpose() * w);
+      else
+        gram.noalias() += lower ? Matrix(lower->transpose() * w * w.transpose() * *lower)
+                                : Matrix(w * w.transpose());
+    }
     Eigen::SelfAdjointEigenSolver<Matrix> solver(gram);
     // Eigenvalues ascend: the basis is the last r eigenvectors.
     Matrix basis = solver.eigenvectors().rightCols(r); // s x r
     double energy = solver.eigenvalues().tail(r).sum() / std::max(gram.trace(), 1e-300);
+    if (lower) // back from the whitened coordinates: L^T B = U_r
+      basis = lower->transpose().triangularView<Eigen::Upper>().solve(basis);
+    auto coefficientsOf = [&](size_t i) -> Matrix {
+      if (!shareLeft)
+        return ws[i] * basis; // K x r
+      if (!aware)
+        return basis.transpose() * ws[i]; // r x N
+      Matrix weighted = basis.transpose() * layerMoments[i];
+      return Matrix(weighted * basis).ldlt().solve(weighted * ws[i]);
+    };
 
     MLIRContext *ctx = module.getContext();
     SmallVector<Attribute> sources;
@@ -152,8 +216,7 @@ struct ShareBasisPass : public pith::impl::ShareBasisPassBase<ShareBasisPass> {
     ParameterOp basisParameter =
         createParameter(module, basisName, weightOf(ctx, sharedFactor, basisName), sources);
     for (auto [i, layer] : llvm::enumerate(layers)) {
-      Matrix coefficients = shareLeft ? Matrix(basis.transpose() * ws[i])  // r x N
-                                      : Matrix(ws[i] * basis);             // K x r
+      Matrix coefficients = coefficientsOf(i);
       std::string coefficientName = "coeff." + layer.weight.getSymName().str();
       ParameterOp coefficientParameter = createParameter(
           module, coefficientName, weightOf(ctx, coefficients, coefficientName),
