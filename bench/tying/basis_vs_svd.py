@@ -44,11 +44,6 @@ METHODS = {"shared basis, groups=all": {"groups": "all"},
 # Results checked against Pith's compiled code: (method, weights, fraction).
 CHECKS = [("shared basis, groups=all", "ffn", 0.5), ("per-layer SVD", "ffn", 0.5)]
 PASS = "pith-share-basis"
-# pith-share-basis builds ranked pith.factored_linear ops: on MiniLM, whose
-# MatMul results import unranked, it fails after pith-prepare alone
-# ("operand #0 must be ranked tensor ... but got 'tensor<*xf32>'"), so the
-# shapes are refined first.
-PIPELINE_PREFIX = "pith-prepare,pith-refine-shapes,"
 JSON_PATH = DOCS / "basis_vs_svd.json"
 MD_PATH = DOCS / "basis_vs_svd.md"
 
@@ -57,7 +52,7 @@ def sweep(pith, task, calibration_npz, fractions, weights_list, pass_calibration
     calibration_error = harness.CalibrationError(task.model, calibration_npz)
     data = {"model": str(task.model.relative_to(harness.REPO)),
             "calibration": str(calibration_npz.relative_to(harness.REPO)),
-            "pipeline_prefix": PIPELINE_PREFIX,
+            "pipeline_prefix": harness.PIPELINE_PREFIX,
             "pith_built": time.strftime("%Y-%m-%d %H:%M:%S UTC",
                                         time.gmtime(pith.stat().st_mtime)),
             "evaluation_limit": task.limit, "weights": weights_list, "methods": list(METHODS),
@@ -74,7 +69,7 @@ def sweep(pith, task, calibration_npz, fractions, weights_list, pass_calibration
                 try:
                     report, seconds, command = harness.run_optimize(
                         pith, task.model, out, PASS, options,
-                        calibration_npz if pass_calibration else None, PIPELINE_PREFIX)
+                        calibration_npz if pass_calibration else None)
                 except (harness.OptimizeError, json.JSONDecodeError) as error:
                     print(f"FAILED {method} {options}: {error}", file=sys.stderr, flush=True)
                     run["failure"] = str(error)
@@ -117,9 +112,11 @@ def render_markdown(data):
              + ("all 300" if limit is None else f"the first {limit}")
              + " evaluation sentences with onnxruntime, against the original's. "
              f"Original: {original['parameters']['unique']:,} parameters.", "",
-             "![parameters vs metrics](basis_vs_svd.svg)", "",
-             harness.duplicate_names_note(data["runs"]), "",
-             "{commentary}", ""]
+             "![parameters vs metrics](basis_vs_svd.svg)", ""]
+    note = harness.duplicate_names_note(data["runs"])
+    if note:
+        lines += [note, ""]
+    lines += ["{commentary}", ""]
     runs = data["runs"]
     for weights in data["weights"]:
         lines += [f"## weights={weights}", "",

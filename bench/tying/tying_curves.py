@@ -135,10 +135,11 @@ def render_markdown(data):
              "‖y′−y‖₂/‖y‖₂ on the calibration inputs, as the pass reports it and recomputed "
              "with onnxruntime. Rows over budget are marked **OVER BUDGET**.", "",
              f"Evaluation data: {scope} held-out sentences (MiniLM, 300 in all) / "
-             "windows (LM, 1,028 in all).", "",
-             harness.duplicate_names_note([r for m in data["models"].values()
-                                           for r in m["runs"]]), "",
-             "{commentary}", ""]
+             "windows (LM, 1,028 in all).", ""]
+    note = harness.duplicate_names_note([r for m in data["models"].values() for r in m["runs"]])
+    if note:
+        lines += [note, ""]
+    lines += ["{commentary}", ""]
     names = {"minilm": "MiniLM-L6 (sentence embeddings)", "lm": "tiny character LM"}
     for name, model in data["models"].items():
         original = model["original"]
@@ -147,12 +148,11 @@ def render_markdown(data):
                   f"Original: {original['parameters']['unique']:,} weight parameters, "
                   + ", ".join(f"{k} {_fmt(v, 6)}" for k, v in original["metrics"].items())
                   + ".", ""]
+        header = "| groups | budget | parameters | saved | error (pass) | error (onnxruntime) | "
         if name == "minilm":
-            header = "| groups | budget | parameters | % of original | error (pass) | " \
-                     "error (onnxruntime) | cosine mean | cosine min | Spearman | bytes saved | s |"
+            header += "cosine mean | cosine min | Spearman | bytes saved (pass) | s |"
         else:
-            header = "| groups | budget | parameters | % of original | error (pass) | " \
-                     "error (onnxruntime) | perplexity | vs original | bytes saved | s |"
+            header += "perplexity | vs original | bytes saved (pass) | s |"
         lines += [header, "|" + " --- |" * (header.count("|") - 1)]
         for run in model["runs"]:
             options = run["options"]
@@ -162,11 +162,12 @@ def render_markdown(data):
                 lines.append(f"| {options['groups']} | {budget} | **failed** (see JSON) |")
                 continue
             params = run["parameters"]["unique"]
-            share = 100.0 * params / original["parameters"]["unique"]
+            saved = original["parameters"]["unique"] - params
+            share = 100.0 * saved / original["parameters"]["unique"]
             error = _fmt(run["report"].get("error"))
             if run.get("within_budget") is False:
                 error += " **OVER BUDGET**"
-            cells = [options["groups"], budget, f"{params:,}", f"{share:.1f}", error,
+            cells = [options["groups"], budget, f"{params:,}", f"{saved:,} ({share:.3g}%)", error,
                      _fmt(run["onnxruntime_calibration_error"])]
             metrics = run["metrics"]
             if name == "minilm":
