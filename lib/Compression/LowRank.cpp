@@ -338,39 +338,52 @@ struct LowRankPass : public pith::impl::LowRankPassBase<LowRankPass> {
     return success();
   }
 
-  /// Ranks for target-params: start every layer at rank 1, then add the
-  /// direction with the most weighted energy per parameter until the
-  /// budget is spent; a layer reaching break-even stays dense.
+  /// Ranks for target-params: start every layer at rank 1, then take the
+  /// step with the most weighted energy per parameter until the budget is
+  /// spent. A step is the next singular direction, or, where that would
+  /// reach break-even, keeping the layer dense (all its remaining energy
+  /// for the remaining parameters).
   void allocate(MutableArrayRef<Candidate> candidates) {
     double budget = 0, spent = 0;
+    SmallVector<bool> dense(candidates.size(), false);
     for (Candidate &c : candidates) {
       budget += targetParams * c.k * c.n;
       c.rank = 1;
       spent += c.k + c.n;
     }
-    auto value = [&](const Candidate &c, int64_t r) { // direction r+1
-      double share = c.total > 0 ? c.sigma[r] * c.sigma[r] / c.total : 0;
-      return c.sensitivity * c.sensitivity * share / double(c.k + c.n);
+    auto goesDense = [](const Candidate &c) {
+      return c.rank + 1 >= c.breakEven() || c.rank >= c.sigma.size();
+    };
+    auto cost = [&](const Candidate &c) -> double {
+      return goesDense(c) ? double(c.k * c.n - c.rank * (c.k + c.n)) : double(c.k + c.n);
+    };
+    auto value = [&](const Candidate &c) {
+      double energy = goesDense(c) ? 1 - c.keptEnergy(c.rank)
+                                   : (c.total > 0 ? c.sigma[c.rank] * c.sigma[c.rank] / c.total : 0);
+      return c.sensitivity * c.sensitivity * energy / std::max(cost(c), 1.0);
     };
     using Entry = std::pair<double, size_t>;
     std::priority_queue<Entry> queue;
     for (auto [i, c] : llvm::enumerate(candidates))
-      if (c.sigma.size() > 1)
-        queue.push({value(c, 1), i});
+      queue.push({value(c), i});
     while (!queue.empty()) {
-      auto [gain, i] = queue.top();
+      size_t i = queue.top().second;
       queue.pop();
       Candidate &c = candidates[i];
-      if (spent + c.k + c.n > budget)
-        continue; // this layer's next direction does not fit; others may
-      spent += c.k + c.n;
+      if (spent + cost(c) > budget)
+        continue; // this layer's next step does not fit; others' may
+      spent += cost(c);
+      if (goesDense(c)) {
+        dense[i] = true;
+        continue;
+      }
       ++c.rank;
-      if (c.rank < c.breakEven() - 1 && c.rank < c.sigma.size())
-        queue.push({value(c, c.rank), i});
+      queue.push({value(c), i});
     }
-    for (Candidate &c : candidates)
-      if (c.rank >= c.breakEven()) {
-        c.skip = llvm::formatv("rank {0} would not save (break-even {1})", c.rank, c.breakEven());
+    for (auto [i, c] : llvm::enumerate(candidates))
+      if (dense[i]) {
+        c.skip = "kept dense by the target-params allocation (its error costs more than its "
+                 "parameters)";
         c.rank = 0;
       }
   }
