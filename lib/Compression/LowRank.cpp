@@ -55,7 +55,8 @@ constexpr int64_t kRandomizedFrom = 1024;
 
 /// A layer and what the SVD found.
 struct Candidate {
-  Linear layer;
+  Linear layer;   // a convolution's op, weight and bias too
+  bool isConv = false;
   std::string name;
   int64_t k = 0, n = 0;
   Matrix weight;               // K x N
@@ -126,6 +127,93 @@ double activationError(const Candidate &c) {
   double error = (delta.transpose() * c.moment * delta).trace();
   double size = (c.weight.transpose() * c.moment * c.weight).trace();
   return std::sqrt(std::max(0.0, error) / std::max(size, 1e-300));
+}
+
+/// A 2-D convolution with one group and a stored f32 weight [F, C, kh, kw],
+/// seen as the (C kh kw) x F matrix it applies to each image patch; returns
+/// why not, or "".
+std::string asConvolution(Operation *op, Candidate &c) {
+  auto use = op->getOperand(1).getDefiningOp<dialect::UseOp>();
+  if (!use)
+    return "its weight is computed at run time, not a stored parameter";
+  ParameterOp weight = parameterOf(use);
+  auto type = weight ? dyn_cast<RankedTensorType>(weight.getType()) : RankedTensorType();
+  if (!type || !type.getElementType().isF32() || type.getRank() != 4)
+    return "its weight is not an f32 [F, C, kh, kw] tensor";
+  if (auto group = op->getAttrOfType<IntegerAttr>("group"); group && group.getInt() != 1)
+    return "a grouped convolution";
+  if (!use->hasOneUse())
+    return "its weight has other users";
+  Value bias = op->getNumOperands() > 2 && !isa<NoneType>(op->getOperand(2).getType())
+                   ? op->getOperand(2)
+                   : Value();
+  c.layer = {op, use, weight, false, bias};
+  c.n = type.getDimSize(0);
+  c.k = type.getNumElements() / c.n;
+  return "";
+}
+
+Matrix convolutionMatrix(const Candidate &c) {
+  ParameterOp weight = c.layer.weight;
+  std::vector<float> values = WeightData(weight.getValue()).toFloats();
+  Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> rows(
+      values.data(), c.n, c.k);
+  return rows.cast<double>().transpose();
+}
+
+/// A weight of `shape` holding `m` row-major.
+ElementsAttr shapedWeight(MLIRContext *ctx, const Matrix &m, ArrayRef<int64_t> shape,
+                          StringRef key) {
+  Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rowMajor =
+      m.cast<float>();
+  return makeWeight(RankedTensorType::get(shape, Float32Type::get(ctx)), key,
+                    ArrayRef<float>(rowMajor.data(), rowMajor.size()));
+}
+
+/// Conv(x, W) = Conv(Conv(x, W1), W2): W1 [r, C, kh, kw] the left factor's
+/// columns as filters (same strides, padding and dilation), W2 [F, r, 1, 1]
+/// the right factor, with the bias.
+void factorConvolution(ModuleOp module, Candidate &c, const Matrix &left, const Matrix &right,
+                       StringRef leftName, StringRef rightName, ArrayRef<Attribute> sources) {
+  MLIRContext *ctx = module.getContext();
+  Operation *op = c.layer.op;
+  auto weightType = cast<RankedTensorType>(ParameterOp(c.layer.weight).getType());
+  int64_t r = left.cols();
+  SmallVector<int64_t> firstShape(weightType.getShape());
+  firstShape[0] = r;
+  ParameterOp first = createParameter(
+      module, leftName, shapedWeight(ctx, left.transpose(), firstShape, leftName), sources);
+  ParameterOp second = createParameter(
+      module, rightName, shapedWeight(ctx, right.transpose(), {c.n, r, 1, 1}, rightName),
+      sources);
+  OpBuilder b(op);
+  Location loc = op->getLoc();
+  OperationState noneState(loc, "onnx.None");
+  noneState.addTypes(NoneType::get(ctx));
+  Value none = b.create(noneState)->getResult(0);
+  auto read = [&](ParameterOp p) -> Value {
+    return dialect::UseOp::create(b, loc, p.getType(), FlatSymbolRefAttr::get(p.getSymNameAttr()));
+  };
+  SmallVector<NamedAttribute> firstAttrs, secondAttrs;
+  for (NamedAttribute attr : op->getAttrs())
+    (attr.getName() == ONNX::attrs::kNames ? secondAttrs : firstAttrs).push_back(attr);
+  secondAttrs.push_back(b.getNamedAttr("kernel_shape", b.getDenseI64ArrayAttr({1, 1})));
+  Type resultType = op->getResult(0).getType();
+  Type middle = UnrankedTensorType::get(b.getF32Type());
+  if (auto ranked = dyn_cast<RankedTensorType>(resultType); ranked && ranked.getRank() == 4) {
+    SmallVector<int64_t> shape(ranked.getShape());
+    shape[1] = r;
+    middle = RankedTensorType::get(shape, b.getF32Type());
+  }
+  Value filtered = createONNXOp(b, loc, module, "Conv", {op->getOperand(0), read(first), none},
+                                middle, firstAttrs);
+  Value result = createONNXOp(b, loc, module, "Conv",
+                              {filtered, read(second), c.layer.bias ? c.layer.bias : none},
+                              resultType, secondAttrs);
+  op->getResult(0).replaceAllUsesWith(result);
+  op->erase();
+  c.layer.weightUse.erase();
+  ParameterOp(c.layer.weight).erase();
 }
 
 /// A node without a weight to name it by: its ONNX name, or where it is.
@@ -201,10 +289,14 @@ struct LowRankPass : public pith::impl::LowRankPassBase<LowRankPass> {
       return success();
     for (Operation &op : (*funcs.begin()).getBody().front()) {
       StringRef opName = op.getName().getStringRef();
-      if (!opName.starts_with("onnx.MatMul") && !opName.starts_with("onnx.Gemm"))
+      bool isConv = opName == "onnx.Conv";
+      if (!opName.starts_with("onnx.MatMul") && !opName.starts_with("onnx.Gemm") && !isConv)
         continue;
       Candidate c;
-      std::string why = asLinear(&op, c.layer);
+      c.isConv = isConv;
+      std::string why = !isConv ? asLinear(&op, c.layer)
+                        : conv    ? asConvolution(&op, c)
+                                  : "a convolution (conv=true factors it as a matrix)";
       auto use = op.getNumOperands() > 1 ? op.getOperand(1).getDefiningOp<dialect::UseOp>()
                                          : dialect::UseOp();
       ParameterOp weight = use ? parameterOf(use) : ParameterOp();
@@ -226,8 +318,10 @@ struct LowRankPass : public pith::impl::LowRankPassBase<LowRankPass> {
         lines.push_back("not factored: " + label + " (" + opName.str() + "): " + why);
         continue;
       }
-      c.k = c.layer.rows();
-      c.n = c.layer.columns();
+      if (!isConv) {
+        c.k = c.layer.rows();
+        c.n = c.layer.columns();
+      }
       if (c.k * c.n < minSize) {
         lines.push_back(llvm::formatv("not factored: '{0}' ({1}x{2}): smaller than min-size {3}",
                                       c.name, c.k, c.n, minSize));
@@ -239,27 +333,34 @@ struct LowRankPass : public pith::impl::LowRankPassBase<LowRankPass> {
                                       c.name, c.k, c.n, rank, std::min(c.k, c.n)));
         continue;
       }
-      c.weight = matrixOf(c.layer);
+      c.weight = isConv ? convolutionMatrix(c) : matrixOf(c.layer);
       candidates.push_back(std::move(c));
     }
     for (const auto &name : requested)
       if (!found.contains(name.getKey()))
-        return fail(module, "layers: no MatMul or Gemm weight '" + name.getKey() + "'");
+        return fail(module, "layers: no MatMul, Gemm or Conv weight '" + name.getKey() + "'");
     return success();
   }
 
   /// The second moment of every candidate's input on the calibration data.
   LogicalResult readActivations(ModuleOp module, OutputErrorMeter &meter,
                                 MutableArrayRef<Candidate> candidates) {
+    // A convolution's input is an image, not rows of its matrix view: the
+    // convolutions are factored plainly.
     SmallVector<Value> inputs;
+    SmallVector<Candidate *> linear;
     for (Candidate &c : candidates)
-      inputs.push_back(c.layer.op->getOperand(0));
+      if (!c.isConv) {
+        inputs.push_back(c.layer.op->getOperand(0));
+        linear.push_back(&c);
+      }
     if (inputs.empty())
       return success();
     auto captured = meter.capture(module, inputs);
     if (!captured)
       return fail(module, "reading activations: " + llvm::toString(captured.takeError()));
-    for (auto [c, tensor] : llvm::zip(candidates, *captured)) {
+    for (auto [candidate, tensor] : llvm::zip(linear, *captured)) {
+      Candidate &c = *candidate;
       if (tensor.dataType != 1 || tensor.shape.empty() || tensor.shape.back() != c.k)
         return fail(module, "the input of '" + c.name + "' is not an f32 [..., " +
                                 std::to_string(c.k) + "] tensor");
@@ -278,7 +379,7 @@ struct LowRankPass : public pith::impl::LowRankPassBase<LowRankPass> {
     std::atomic<int> done{0};
     mlir::parallelFor(module.getContext(), 0, candidates.size(), [&](size_t i) {
       Candidate &c = candidates[i];
-      c.whitened = activationAware;
+      c.whitened = activationAware && !c.isConv;
       Matrix m = c.whitened ? Matrix(c.lower->transpose() * c.weight) : c.weight;
       c.total = m.squaredNorm();
       int64_t wanted = rank > 0 ? rank : std::min(c.k, c.n);
@@ -324,9 +425,14 @@ struct LowRankPass : public pith::impl::LowRankPassBase<LowRankPass> {
       copy.lower = c.lower;
       copy.whitened = c.whitened;
       copy.rank = probe;
-      Linear layer;
-      (void)asLinear(mapping.lookup(c.layer.op), layer);
-      factor(*trial, layer, copy, c.name);
+      copy.isConv = c.isConv;
+      copy.layer = c.layer;
+      copy.layer.op = mapping.lookup(c.layer.op);
+      copy.layer.weightUse = cast<dialect::UseOp>(mapping.lookup(c.layer.weightUse.getOperation()));
+      copy.layer.weight = trial->lookupSymbol<ParameterOp>(c.layer.weight.getSymNameAttr());
+      if (c.layer.bias)
+        copy.layer.bias = mapping.lookup(c.layer.bias);
+      factor(*trial, copy, c.name);
       auto measured = meter.measure(*trial);
       if (!measured)
         return fail(module, "measuring '" + c.name + "': " + llvm::toString(measured.takeError()));
@@ -388,17 +494,21 @@ struct LowRankPass : public pith::impl::LowRankPassBase<LowRankPass> {
       }
   }
 
-  /// Replaces `layer` (in `module`) by the factors of `c`.
-  static void factor(ModuleOp module, Linear &layer, const Candidate &c, StringRef name) {
+  /// Replaces the layer of `c` (in `module`) by its factors.
+  static void factor(ModuleOp module, Candidate &c, StringRef name) {
     auto [left, right] = factorsOf(c);
     MLIRContext *ctx = module.getContext();
-    ParameterOp weight = layer.weight;
+    ParameterOp weight = c.layer.weight;
     SmallVector<Attribute> sources(weight.getSources().begin(), weight.getSources().end());
     std::string leftName = "lowrank." + name.str() + ".u";
     std::string rightName = "lowrank." + name.str() + ".v";
+    if (c.isConv) {
+      factorConvolution(module, c, left, right, leftName, rightName, sources);
+      return;
+    }
     ParameterOp u = createParameter(module, leftName, weightOf(ctx, left, leftName), sources);
     ParameterOp v = createParameter(module, rightName, weightOf(ctx, right, rightName), sources);
-    replaceWithFactors(layer, u, v);
+    replaceWithFactors(c.layer, u, v);
   }
 
   LogicalResult apply(ModuleOp module, MutableArrayRef<Candidate> candidates,
@@ -421,7 +531,7 @@ struct LowRankPass : public pith::impl::LowRankPassBase<LowRankPass> {
       before += c.k * c.n;
       after += kept;
       ++factored;
-      factor(module, c.layer, c, c.name);
+      factor(module, c, c.name);
     }
     Builder b(module.getContext());
     SmallVector<NamedAttribute> figures{

@@ -27,7 +27,7 @@
 // RUN: not pith-opt %s --pith-low-rank="rank=2 min-size=0 layers=batched" 2>&1 | FileCheck %s --check-prefix=NAMED
 // NAMED: error: pith-low-rank: layers: 'batched' cannot be factored: its weight is 3-D, not a matrix
 // RUN: not pith-opt %s --pith-low-rank="rank=2 layers=nothing" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
-// UNKNOWN: error: pith-low-rank: layers: no MatMul or Gemm weight 'nothing'
+// UNKNOWN: error: pith-low-rank: layers: no MatMul, Gemm or Conv weight 'nothing'
 // RUN: not pith-opt %s --pith-low-rank="rank=2 energy=0.5" 2>&1 | FileCheck %s --check-prefix=TWO
 // TWO: error: pith-low-rank: set exactly one of energy, rank, max-rel-error, target-params
 // RUN: not pith-opt %s --pith-low-rank="rank=2 activation-aware=true" 2>&1 | FileCheck %s --check-prefix=AWARE

@@ -86,8 +86,12 @@ def ShareBasisPass : Pass<"pith-share-basis", "mlir::ModuleOp"> {
     the larger dimension, W_i ~ B . C_i (B: K x r, the top-r left singular
     vectors of [W_1 ... W_n]) or W_i ~ C_i . B (B: r x N). The layer becomes
     `pith.factored_linear`; B is one `pith.parameter` used by the whole
-    group. Training-free. With `group-size=1` each layer is its own group:
-    plain per-layer truncated SVD, the baseline at equal parameters.
+    group. Training-free. With `activation-aware`, the factors minimize the
+    layers' output error on the calibration inputs instead of the weights'
+    error (whitening by the inputs' second moment, as SVD-LLM and basis
+    sharing do). With `group-size=1` each layer is its own group: per-layer
+    truncated SVD (activation-aware or not), the baseline at equal
+    parameters.
   }];
   let options = [
     Option<"weights", "weights", "std::string", /*default=*/"\"all\"",
@@ -100,8 +104,10 @@ def ShareBasisPass : Pass<"pith-share-basis", "mlir::ModuleOp"> {
            "Fraction of a group's weight parameters kept (sets the rank)">,
     Option<"rank", "rank", "int64_t", /*default=*/"0",
            "The rank, instead of param-fraction (0: from param-fraction)">,
+    Option<"activationAware", "activation-aware", "bool", /*default=*/"false",
+           "Fit the factors to the layers' calibration inputs (whitening), not to the weights">,
     Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
-           "Calibration inputs to report the output error with (optional)">,
+           "Calibration inputs: to measure the output error with, and for activation-aware">,
   ];
   let dependentDialects = ["pith::dialect::PithDialect", "pith::ONNX::ONNXDialect"];
 }
@@ -127,6 +133,10 @@ def LowRankPass : Pass<"pith-low-rank", "mlir::ModuleOp"> {
       sensitivity (the model's output error on the calibration inputs when
       that layer alone is factored).
 
+    With `conv`, a 2-D convolution (one group) with weight [F, C, kh, kw]
+    is the (C kh kw) x F matrix it applies to each patch: it becomes a
+    convolution with r filters and a 1x1 convolution (plain SVD).
+
     `activation-aware` whitens by the layer inputs' second moment before
     the SVD (SVD-LLM): with S = X^T X = L L^T, W ~ L^-T trunc(L^T W), so
     the directions the data uses are kept. A layer is left alone, with the
@@ -146,6 +156,9 @@ def LowRankPass : Pass<"pith-low-rank", "mlir::ModuleOp"> {
            "Whiten by the calibration activations before the SVD">,
     Option<"minSize", "min-size", "int64_t", /*default=*/"4096",
            "Skip layers whose weight has fewer elements">,
+    Option<"conv", "conv", "bool", /*default=*/"false",
+           "Also factor 2-D convolutions with one group, as (C kh kw) x F matrices: a "
+           "convolution with r filters, then a 1x1 convolution (plain SVD)">,
     ListOption<"layers", "layers", "std::string",
                "Only these weights (initializer names); one that cannot be factored is an error">,
     Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
