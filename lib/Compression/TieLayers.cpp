@@ -117,21 +117,25 @@ AppliedTie applyTie(ModuleOp module, const Candidate &c, int choice) {
   return tie;
 }
 
-/// sum ||W_b - mean||^2 / sum ||W_b||^2 over the unit's weights.
+/// The largest, over the unit's weights, of sum_b ||W_b - mean||^2 /
+/// sum_b ||W_b||^2: a LayerNorm's gains near 1 must not hide that its
+/// biases differ.
 double distanceOf(const Candidate &c) {
-  double spread = 0, size = 0;
+  double largest = 0;
   for (const BlockWeight *w : c.weights) {
     SmallVector<std::vector<float>> values;
     for (int64_t b : c.group)
       values.push_back(WeightData(parameterOf(w->uses[b]).getValue()).toFloats());
     std::vector<float> mean = sharedValue(values, -1);
+    double spread = 0, size = 0;
     for (const auto &v : values)
       for (size_t i = 0; i < v.size(); ++i) {
         spread += (double(v[i]) - mean[i]) * (double(v[i]) - mean[i]);
         size += double(v[i]) * v[i];
       }
+    largest = std::max(largest, size > 0 ? spread / size : 0.0);
   }
-  return size > 0 ? spread / size : 0;
+  return largest;
 }
 
 struct TieLayersPass : public pith::impl::TieLayersPassBase<TieLayersPass> {
