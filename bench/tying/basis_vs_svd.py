@@ -111,7 +111,10 @@ def render_markdown(data):
              "Metrics: sentence embeddings on "
              + ("all 300" if limit is None else f"the first {limit}")
              + " evaluation sentences with onnxruntime, against the original's. "
-             f"Original: {original['parameters']['unique']:,} parameters.", "",
+             f"Original: {original['parameters']['unique']:,} parameters. Pith binary built "
+             f"{data['pith_built']}.", "",
+             "Reproduce: `.venv/bin/python bench/tying/basis_vs_svd.py` (about 12 minutes "
+             "on 2 cores); redraw the chart alone with `bench/tying/plot.py`.", "",
              "![parameters vs metrics](basis_vs_svd.svg)", ""]
     note = harness.duplicate_names_note(data["runs"])
     if note:

@@ -90,17 +90,16 @@ class OptimizeError(RuntimeError):
         super().__init__(f"exit {returncode}: {command}\n{tail}")
 
 
-def run_optimize(pith, model, output, pass_name, options, calibration=None,
-                 prefix=PIPELINE_PREFIX, timeout=3600):
+def run_optimize(pith, model, output, pass_name, options, calibration=None, timeout=3600):
     """Runs `pith optimize` (the binary `pith`, e.g. from snapshot_pith) with
-    one weight pass after the passes of `prefix`. Returns (the report entry
-    of that pass, its seconds, the command line)."""
+    one weight pass after pith-prepare. Returns (the report entry of that
+    pass, its seconds, the command line)."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     report_path = output.with_suffix(".report.json")
     report_path.unlink(missing_ok=True)
     args = [str(pith), "optimize", str(model), "-o", str(output),
-            "--pipeline", prefix + pass_spec(pass_name, options),
+            "--pipeline", PIPELINE_PREFIX + pass_spec(pass_name, options),
             "--report-json", str(report_path)]
     if calibration:
         args += ["--calibration", str(calibration)]

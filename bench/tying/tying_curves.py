@@ -135,7 +135,11 @@ def render_markdown(data):
              "‖y′−y‖₂/‖y‖₂ on the calibration inputs, as the pass reports it and recomputed "
              "with onnxruntime. Rows over budget are marked **OVER BUDGET**.", "",
              f"Evaluation data: {scope} held-out sentences (MiniLM, 300 in all) / "
-             "windows (LM, 1,028 in all).", ""]
+             "windows (LM, 1,028 in all). Pith binary built "
+             f"{data['settings']['pith_built']}.", "",
+             "Reproduce: `.venv/bin/python bench/tying/tying_curves.py` (about 15 minutes "
+             "on 2 cores; writes its calibration inputs first); redraw the charts alone "
+             "with `bench/tying/plot.py`.", ""]
     note = harness.duplicate_names_note([r for m in data["models"].values() for r in m["runs"]])
     if note:
         lines += [note, ""]
