@@ -99,11 +99,28 @@ void compression::replaceWithFactors(Linear &layer, dialect::ParameterOp left,
   layer.weight.erase();
 }
 
-Matrix compression::secondMoment(const HostTensor &inputs, int64_t k) {
-  int64_t rows = inputs.numElements() / k;
-  Eigen::Map<const RowMajorF> x(reinterpret_cast<const float *>(inputs.data.data()), rows, k);
-  Matrix xd = x.cast<double>();
-  return xd.transpose() * xd / double(std::max<int64_t>(rows, 1));
+llvm::Expected<std::vector<Matrix>> compression::inputMoments(OutputErrorMeter &meter,
+                                                              ModuleOp module,
+                                                              ArrayRef<Value> inputs,
+                                                              ArrayRef<int64_t> widths) {
+  std::vector<Matrix> moments;
+  if (inputs.empty())
+    return moments;
+  auto captured = meter.capture(module, inputs);
+  if (!captured)
+    return llvm::createStringError("reading activations: " +
+                                   llvm::toString(captured.takeError()));
+  for (auto [tensor, k] : llvm::zip(*captured, widths)) {
+    if (tensor.dataType != 1 || tensor.shape.empty() || tensor.shape.back() != k)
+      return llvm::createStringError("a layer input is not an f32 [..., " + std::to_string(k) +
+                                     "] tensor");
+    int64_t rows = tensor.numElements() / k;
+    Eigen::Map<const RowMajorF> x(reinterpret_cast<const float *>(tensor.data.data()), rows, k);
+    Matrix xd = x.cast<double>();
+    moments.push_back(xd.transpose() * xd / double(std::max<int64_t>(rows, 1)));
+    tensor = HostTensor(); // free it
+  }
+  return moments;
 }
 
 std::optional<Matrix> compression::whiteningOf(const Matrix &moment) {

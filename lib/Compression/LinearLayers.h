@@ -10,7 +10,7 @@
 #define PITH_LIB_COMPRESSION_LINEARLAYERS_H
 
 #include "Pith/PithDialect.h"
-#include "pith/Runtime/HostTensor.h"
+#include "pith/Compression/Calibration.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -45,9 +45,12 @@ Matrix matrixOf(const Linear &linear);
 /// An f32 weight holding `m`, row-major, as a resource blob named `key`.
 mlir::ElementsAttr weightOf(mlir::MLIRContext *ctx, const Matrix &m, llvm::StringRef key);
 
-/// X^T X / rows of a layer's inputs (f32 [..., K]): the second moment
-/// activation-aware factoring whitens by.
-Matrix secondMoment(const HostTensor &inputs, int64_t k);
+/// X^T X / rows of each layer input in `inputs` (f32 [..., widths[i]]) on
+/// the calibration data, from one run of `module`: the second moments
+/// activation-aware factoring fits to.
+llvm::Expected<std::vector<Matrix>> inputMoments(OutputErrorMeter &meter, mlir::ModuleOp module,
+                                                 llvm::ArrayRef<mlir::Value> inputs,
+                                                 llvm::ArrayRef<int64_t> widths);
 
 /// L with L L^T = `moment` plus the smallest ridge (from 1e-6 of its mean
 /// diagonal up) that lets it factor.

@@ -348,27 +348,23 @@ struct LowRankPass : public pith::impl::LowRankPassBase<LowRankPass> {
     // A convolution's input is an image, not rows of its matrix view: the
     // convolutions are factored plainly.
     SmallVector<Value> inputs;
+    SmallVector<int64_t> widths;
     SmallVector<Candidate *> linear;
     for (Candidate &c : candidates)
       if (!c.isConv) {
         inputs.push_back(c.layer.op->getOperand(0));
+        widths.push_back(c.k);
         linear.push_back(&c);
       }
-    if (inputs.empty())
-      return success();
-    auto captured = meter.capture(module, inputs);
-    if (!captured)
-      return fail(module, "reading activations: " + llvm::toString(captured.takeError()));
-    for (auto [candidate, tensor] : llvm::zip(linear, *captured)) {
+    auto moments = inputMoments(meter, module, inputs, widths);
+    if (!moments)
+      return fail(module, llvm::toString(moments.takeError()));
+    for (auto [candidate, moment] : llvm::zip(linear, *moments)) {
       Candidate &c = *candidate;
-      if (tensor.dataType != 1 || tensor.shape.empty() || tensor.shape.back() != c.k)
-        return fail(module, "the input of '" + c.name + "' is not an f32 [..., " +
-                                std::to_string(c.k) + "] tensor");
-      c.moment = secondMoment(tensor, c.k);
+      c.moment = std::move(moment);
       c.lower = whiteningOf(c.moment);
       if (!c.lower)
         return fail(module, "the inputs of '" + c.name + "' have no usable second moment");
-      tensor = HostTensor(); // free it
     }
     return success();
   }

@@ -109,16 +109,19 @@ struct ShareBasisPass : public pith::impl::ShareBasisPassBase<ShareBasisPass> {
         return fail(module, "activation-aware needs calibration inputs: give "
                             "calibration=FILE.npz (pith optimize --calibration)");
       SmallVector<Value> inputs;
+      SmallVector<int64_t> widths;
       for (Work &item : work)
-        for (Linear &layer : item.layers)
+        for (Linear &layer : item.layers) {
           inputs.push_back(layer.op->getOperand(0));
-      auto captured = meter->capture(module, inputs);
-      if (!captured)
-        return fail(module, "reading activations: " + llvm::toString(captured.takeError()));
+          widths.push_back(layer.rows());
+        }
+      auto read = inputMoments(*meter, module, inputs, widths);
+      if (!read)
+        return fail(module, llvm::toString(read.takeError()));
       size_t next = 0;
       for (Work &item : work)
         for (Linear &layer : item.layers)
-          moments[layer.op] = secondMoment((*captured)[next++], layer.rows());
+          moments[layer.op] = std::move((*read)[next++]);
     }
     int64_t before = 0, after = 0;
     for (Work &item : work)
