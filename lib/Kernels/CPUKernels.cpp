@@ -16,6 +16,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -315,6 +316,32 @@ void _mlir_ciface_pith_kernel_matmul_f32(MemRef<2> *a, MemRef<2> *b, MemRef<2> *
 /// weight stored [N,K].
 void _mlir_ciface_pith_kernel_matmul_strided_f32(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c) {
   matmul("pith_kernel_matmul_strided_f32", a, b, c);
+}
+
+/// Y += (X * U) * V for X [M,K], U [K,R], V [R,N], Y [M,N], any operand
+/// strided: a low-rank linear map. X * U is computed a tile of rows at a
+/// time into a per-thread scratch of at most max(64 rows, 256 KiB), so
+/// memory does not grow with M (the unfused pair holds all M x R).
+void _mlir_ciface_pith_kernel_factored_matmul_f32(MemRef<2> *x, MemRef<2> *u, MemRef<2> *v,
+                                                  MemRef<2> *y) {
+  const int64_t rows = x->sizes[0], rank = u->sizes[1];
+  constexpr int64_t scratchBytes = 256 * 1024;
+  const int64_t tileRows =
+      std::min(rows, std::max<int64_t>(64, scratchBytes / (rank * int64_t(sizeof(float)))));
+  thread_local std::vector<float> scratch;
+  scratch.resize(static_cast<size_t>(tileRows * rank));
+  for (int64_t first = 0; first < rows; first += tileRows) {
+    const int64_t count = std::min(tileRows, rows - first);
+    MemRef<2> xTile = *x, tTile{scratch.data(), scratch.data(), 0, {count, rank}, {rank, 1}},
+              yTile = *y;
+    xTile.offset += first * x->strides[0];
+    xTile.sizes[0] = count;
+    yTile.offset += first * y->strides[0];
+    yTile.sizes[0] = count;
+    std::fill_n(scratch.data(), count * rank, 0.0f);
+    matmul("pith_kernel_factored_matmul_f32", &xTile, u, &tTile);
+    matmul("pith_kernel_factored_matmul_f32", &tTile, v, &yTile);
+  }
 }
 
 /// C[i] += A[i] * B[i] for A [B,M,K], B [B,K,N], C [B,M,N].

@@ -36,6 +36,8 @@ void pith::buildCPUBufferizePipeline(OpPassManager &pm) {
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createStaticResultsToOutParamsPass());
+  // A low-rank layer's x . U then needs no buffer of its own.
+  pm.addPass(createFuseFactoredMatmulsPass());
   // Statically sized intermediates share one arena; what remains (dynamic
   // sizes) is freed by the deallocation pipeline.
   pm.addNestedPass<func::FuncOp>(createPlanBuffersPass());

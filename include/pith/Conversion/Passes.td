@@ -55,4 +55,28 @@ def LinalgToKernelCallsPass : Pass<"pith-linalg-to-kernel-calls", "mlir::ModuleO
                            "mlir::arith::ArithDialect"];
 }
 
+def FuseFactoredMatmulsPass : Pass<"pith-fuse-factored-matmuls", "mlir::ModuleOp"> {
+  let summary = "Run a low-rank layer's two bufferized matmuls as one row-tiled kernel call";
+  let description = [{
+    Bufferized, a factored linear map y = (x . U) . V (pith.factored_linear
+    after expansion, or any such pair of matmuls) holds x . U whole in a
+    rows x rank buffer. Where that buffer is zeroed, written by the first
+    matmul and read only by the second, and the rank is below both outer
+    dimensions, the pair becomes one call to
+    `pith_kernel_factored_matmul_f32`, which computes x . U a tile of rows at
+    a time in a bounded per-thread scratch (at most max(64 rows, 256 KiB)).
+    Run before pith-plan-buffers: the intermediate then takes no arena
+    space, so factoring a layer does not raise peak buffer bytes.
+
+    ```mlir
+    linalg.fill ins(%zero : f32) outs(%t : memref<6x2xf32>)
+    linalg.matmul ins(%x, %u : memref<6x8xf32>, memref<8x2xf32>) outs(%t : memref<6x2xf32>)
+    linalg.matmul ins(%t, %v : memref<6x2xf32>, memref<2x6xf32>) outs(%y : memref<6x6xf32>)
+    // becomes
+    call @pith_kernel_factored_matmul_f32(%x0, %u0, %v0, %y0) : (...) -> ()
+    ```
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect"];
+}
+
 #endif // PITH_CONVERSION_PASSES_TD

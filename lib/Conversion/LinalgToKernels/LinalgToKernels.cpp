@@ -8,9 +8,10 @@
 
 #include "pith/Conversion/Passes.h"
 
+#include "KernelCalls.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/SymbolTable.h"
@@ -23,35 +24,12 @@ namespace pith {
 } // namespace pith
 
 using namespace mlir;
+using pith::kernels::isPlainF32;
+using pith::kernels::kernelDecl;
+using pith::kernels::readsTransposedRhs;
+using pith::kernels::toDynamic;
 
 namespace {
-
-/// f32, identity layout: what the kernels take.
-bool isPlainF32(Value value) {
-  auto type = dyn_cast<MemRefType>(value.getType());
-  return type && type.getElementType().isF32() && type.getLayout().isIdentity();
-}
-
-/// The memref cast to all-dynamic sizes, so one kernel declaration serves
-/// every shape.
-Value toDynamic(OpBuilder &b, Location loc, Value value) {
-  auto type = cast<MemRefType>(value.getType());
-  SmallVector<int64_t> shape(type.getRank(), ShapedType::kDynamic);
-  return memref::CastOp::create(b, loc, MemRefType::get(shape, type.getElementType()),
-                                value);
-}
-
-/// Declares `name(args...)` with a C interface, once per module.
-func::FuncOp kernelDecl(ModuleOp module, StringRef name, TypeRange args) {
-  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
-    return existing;
-  OpBuilder b(module.getBodyRegion());
-  auto decl = func::FuncOp::create(b, module.getLoc(), name,
-                                   b.getFunctionType(args, {}));
-  decl.setPrivate();
-  decl->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), b.getUnitAttr());
-  return decl;
-}
 
 /// Replaces `op` by a call to `name` with its operands (cast to dynamic
 /// shapes) followed by integer parameters.
@@ -411,33 +389,15 @@ void matmulGenericToCall(ModuleOp module, linalg::GenericOp op, MatmulForm form)
   op->erase();
 }
 
-/// Whether a matmul reads its B operand transposed: A[m,k] * B[n,k].
-bool readsTransposedRhs(linalg::MatmulOp op) {
-  MLIRContext *ctx = op.getContext();
-  AffineExpr m = getAffineDimExpr(0, ctx), n = getAffineDimExpr(1, ctx),
-             k = getAffineDimExpr(2, ctx);
-  SmallVector<AffineMap> want{AffineMap::get(3, 0, {m, k}, ctx), AffineMap::get(3, 0, {n, k}, ctx),
-                              AffineMap::get(3, 0, {m, n}, ctx)};
-  return op.getIndexingMapsArray() == want;
-}
-
 /// Pattern: linalg.matmul{A[m,k] * B[n,k]} ==> call
 /// @pith_kernel_matmul_strided_f32(A, transpose view of B, C): the kernel
 /// reads B through strides, no transposed copy is made.
 void transposedMatmulToCall(ModuleOp module, linalg::MatmulOp op) {
   OpBuilder b(op);
   Location loc = op.getLoc();
-  MLIRContext *ctx = b.getContext();
-  Value rhs = memref::TransposeOp::create(
-      b, loc, op.getDpsInputs()[1],
-      AffineMapAttr::get(AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, ctx)));
-  auto strided = MemRefType::get(
-      {ShapedType::kDynamic, ShapedType::kDynamic}, b.getF32Type(),
-      StridedLayoutAttr::get(ctx, ShapedType::kDynamic,
-                             {ShapedType::kDynamic, ShapedType::kDynamic}));
   SmallVector<Value> args;
-  for (Value operand : {op.getDpsInputs()[0], rhs, op.getDpsInits()[0]})
-    args.push_back(memref::CastOp::create(b, loc, strided, operand));
+  for (Value operand : {op.getDpsInputs()[0], pith::kernels::rhsAsRead(b, op), op.getDpsInits()[0]})
+    args.push_back(pith::kernels::toStrided(b, loc, operand));
   func::FuncOp decl = kernelDecl(module, "pith_kernel_matmul_strided_f32",
                                  ValueRange(args).getTypes());
   func::CallOp::create(b, loc, decl, args);
