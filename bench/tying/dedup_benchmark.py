@@ -63,7 +63,7 @@ def optimize(original, deduped):
                                "--pipeline", PIPELINE, "--report-json", report])
     if not ok:
         raise SystemExit(f"error: {command} failed:\n{output}")
-    entries = [e for e in json.loads(report.read_text()) if e.get("pass") == PIPELINE]
+    entries = [e for e in json.loads(report.read_text())["passes"] if e.get("pass") == PIPELINE]
     if len(entries) != 1:
         raise SystemExit(f"error: {report} has {len(entries)} entries for {PIPELINE}")
     return entries[0]

@@ -111,7 +111,7 @@ def run_optimize(pith, model, output, pass_name, options, calibration=None, time
     seconds = time.perf_counter() - start
     if result.returncode != 0 or not output.is_file():
         raise OptimizeError(command, result.returncode, result.stdout + result.stderr)
-    report = json.loads(report_path.read_text())
+    report = json.loads(report_path.read_text())["passes"]
     entries = [e for e in report if e.get("pass") == pass_name]
     if len(entries) != 1:
         raise OptimizeError(command, 0, f"report has {len(entries)} entries of {pass_name}: "

@@ -8,6 +8,8 @@
 
 #include "pith-c/Runtime.h"
 
+#include "Status.h"
+
 #include "pith/Runtime/ArenaPool.h"
 #include "pith/Runtime/MemRefDescriptor.h"
 #include "pith/Runtime/ModelMetadata.h"
@@ -26,9 +28,6 @@
 
 using namespace pith;
 
-struct PithStatus {
-  std::string message;
-};
 
 struct PithModel {
   void *library = nullptr;

@@ -122,10 +122,9 @@ void addPackedEntry(ModuleOp module) {
 }
 } // namespace
 
-llvm::Expected<std::unique_ptr<LoweredModel>>
-pith::lowerONNXFileForCPU(
-    llvm::StringRef path,
-    const std::map<std::string, std::vector<int64_t>> &inputShapes) {
+namespace {
+/// A lowered model with its context, before anything is imported into it.
+std::unique_ptr<LoweredModel> emptyModel() {
   auto model = std::make_unique<LoweredModel>();
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -134,13 +133,47 @@ pith::lowerONNXFileForCPU(
   registerOpenMPDialectTranslation(registry);
   model->context = std::make_unique<MLIRContext>(registry);
   model->context->loadAllAvailableDialects();
+  return model;
+}
 
+llvm::Expected<std::unique_ptr<LoweredModel>>
+lowerImported(std::unique_ptr<LoweredModel> model, llvm::StringRef path,
+              const std::map<std::string, std::vector<int64_t>> &inputShapes);
+} // namespace
+
+llvm::Expected<std::unique_ptr<LoweredModel>>
+pith::lowerONNXFileForCPU(
+    llvm::StringRef path,
+    const std::map<std::string, std::vector<int64_t>> &inputShapes) {
+  std::unique_ptr<LoweredModel> model = emptyModel();
   ImportOptions options;
   options.inputShapes = inputShapes;
   auto imported = importONNXFile(path, model->context.get(), options);
   if (!imported)
     return imported.takeError();
   model->module = std::move(*imported);
+  return lowerImported(std::move(model), path, inputShapes);
+}
+
+llvm::Expected<std::unique_ptr<LoweredModel>>
+pith::lowerONNXBytesForCPU(
+    llvm::StringRef bytes, llvm::StringRef displayName,
+    const std::map<std::string, std::vector<int64_t>> &inputShapes) {
+  std::unique_ptr<LoweredModel> model = emptyModel();
+  ImportOptions options;
+  options.inputShapes = inputShapes;
+  auto imported = importONNXBuffer(bytes, /*isText=*/false, displayName, /*baseDirectory=*/"",
+                                   model->context.get(), options);
+  if (!imported)
+    return imported.takeError();
+  model->module = std::move(*imported);
+  return lowerImported(std::move(model), displayName, inputShapes);
+}
+
+namespace {
+llvm::Expected<std::unique_ptr<LoweredModel>>
+lowerImported(std::unique_ptr<LoweredModel> model, llvm::StringRef path,
+              const std::map<std::string, std::vector<int64_t>> &inputShapes) {
   auto funcs = llvm::to_vector(model->module->getOps<func::FuncOp>());
   if (funcs.size() != 1)
     return error(path + ": expected one graph");
@@ -226,3 +259,4 @@ pith::lowerONNXFileForCPU(
   addPackedEntry(*model->module);
   return std::move(model);
 }
+} // namespace

@@ -60,8 +60,21 @@ llvm::Expected<std::unique_ptr<JitModel>>
 JitModel::compileFile(llvm::StringRef path,
                       const std::map<std::string, std::vector<int64_t>> &inputShapes) {
   auto start = std::chrono::steady_clock::now();
+  return fromLowered(lowerONNXFileForCPU(path, inputShapes), path, start);
+}
+
+llvm::Expected<std::unique_ptr<JitModel>>
+JitModel::compileBytes(llvm::StringRef bytes, llvm::StringRef displayName,
+                       const std::map<std::string, std::vector<int64_t>> &inputShapes) {
+  auto start = std::chrono::steady_clock::now();
+  return fromLowered(lowerONNXBytesForCPU(bytes, displayName, inputShapes), displayName,
+                     start);
+}
+
+llvm::Expected<std::unique_ptr<JitModel>>
+JitModel::fromLowered(llvm::Expected<std::unique_ptr<LoweredModel>> lowered,
+                      llvm::StringRef path, std::chrono::steady_clock::time_point start) {
   std::unique_ptr<JitModel> model(new JitModel());
-  auto lowered = lowerONNXFileForCPU(path, inputShapes);
   if (!lowered)
     return lowered.takeError();
   model->impl->lowered = std::move(*lowered);
@@ -88,6 +101,14 @@ JitModel::compileFile(llvm::StringRef path,
   options.transformer = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
                                                   machine->get());
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  // Resolve the kernels in their library by path, not among the process's
+  // global symbols: a host that loaded Pith with RTLD_LOCAL (Python
+  // extension modules) has none.
+  auto kernels = kernelsLibraryPath();
+  if (!kernels)
+    return error(path + ": " + llvm::toString(kernels.takeError()));
+  std::vector<llvm::StringRef> libraries = {*kernels};
+  options.sharedLibPaths = libraries;
   auto engine = ExecutionEngine::create(*model->impl->lowered->module, options);
   if (!engine)
     return error(path + ": JIT compilation failed: " +
@@ -104,6 +125,15 @@ JitModel::compileFile(llvm::StringRef path,
 
 llvm::Expected<std::vector<HostTensor>>
 JitModel::run(const std::vector<HostTensor> &inputs) {
+  std::vector<HostTensorRef> refs;
+  for (const HostTensor &input : inputs)
+    refs.push_back({input.dataType, input.shape, input.data.data(),
+                    static_cast<int64_t>(input.data.size())});
+  return run(refs);
+}
+
+llvm::Expected<std::vector<HostTensor>>
+JitModel::run(const std::vector<HostTensorRef> &inputs) {
   if (inputs.size() != inputSpecs.size())
     return error("the model takes " + llvm::Twine(inputSpecs.size()) +
                  " inputs, got " + llvm::Twine(inputs.size()));
@@ -119,9 +149,12 @@ JitModel::run(const std::vector<HostTensor> &inputs) {
     if (!shapeOk)
       return error("input '" + spec.name + "' must have shape " +
                    shapeText(spec.shape) + ", got " + shapeText(input.shape));
-    if (input.data.size() != input.numElements() * byteWidthOf(input.dataType))
+    int64_t elements = 1;
+    for (int64_t size : input.shape)
+      elements *= size;
+    if (!input.data || input.bytes != elements * int64_t(byteWidthOf(input.dataType)))
       return error("input '" + spec.name + "' holds the wrong number of bytes");
-    descriptors.push_back(makeDescriptor(input.data.data(), input.shape));
+    descriptors.push_back(makeDescriptor(input.data, input.shape));
   }
   const LoweredModel &lowered = *impl->lowered;
   for (auto [weight, data] : llvm::zip(lowered.metadata.weights, lowered.weightData))

@@ -36,6 +36,14 @@ static llvm::Error error(const llvm::Twine &message) {
   return llvm::createStringError(message.str());
 }
 
+llvm::Expected<std::string> pith::kernelsLibraryPath() {
+  Dl_info kernels;
+  if (!dladdr(reinterpret_cast<void *>(&_mlir_ciface_pith_kernel_matmul_f32), &kernels) ||
+      !kernels.dli_fname)
+    return error("cannot locate libpith_kernels.so");
+  return std::string(kernels.dli_fname);
+}
+
 llvm::Error pith::writeWeightsFile(LoweredModel &model, llvm::StringRef path) {
   uint64_t hash = fnv1a(nullptr, 0);
   for (auto [weight, data] : llvm::zip(model.metadata.weights, model.weightData)) {
@@ -124,11 +132,10 @@ llvm::Error pith::emitSharedLibrary(LoweredModel &model, llvm::StringRef path) {
   temporary += ".tmp";
   // Generated code calls the kernels library: link it where this process
   // found it.
-  Dl_info kernels;
-  if (!dladdr(reinterpret_cast<void *>(&_mlir_ciface_pith_kernel_matmul_f32), &kernels) ||
-      !kernels.dli_fname)
-    return error("cannot locate libpith_kernels.so");
-  std::string kernelsPath = kernels.dli_fname;
+  auto kernels = kernelsLibraryPath();
+  if (!kernels)
+    return kernels.takeError();
+  std::string kernelsPath = *kernels;
   std::string rpath = "-Wl,-rpath," + llvm::sys::path::parent_path(kernelsPath).str();
   // --no-as-needed: the kernels library also brings the OpenMP runtime the
   // generated parallel loops call, even into a model that calls no kernel.

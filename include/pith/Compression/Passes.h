@@ -5,6 +5,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+#include "llvm/Support/JSON.h"
 
 namespace pith {
 namespace compression {
@@ -15,6 +16,10 @@ inline constexpr llvm::StringLiteral kReportAttrName = "pith.report";
 /// The module attribute naming calibration inputs (.npz) for passes whose
 /// own option does not (set by `pith optimize --calibration`).
 inline constexpr llvm::StringLiteral kCalibrationAttrName = "pith.calibration";
+
+/// Pass reports (the value of kReportAttrName) as a JSON list, each entry's
+/// fields as the pass wrote them; an empty list for a null attribute.
+llvm::json::Value reportToJSON(mlir::ArrayAttr report);
 
 } // namespace compression
 

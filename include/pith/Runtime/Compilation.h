@@ -43,6 +43,16 @@ llvm::Expected<std::unique_ptr<LoweredModel>>
 lowerONNXFileForCPU(llvm::StringRef path,
                     const std::map<std::string, std::vector<int64_t>> &inputShapes = {});
 
+/// The same for binary ONNX in memory; `displayName` names it in errors.
+/// External data is refused.
+llvm::Expected<std::unique_ptr<LoweredModel>>
+lowerONNXBytesForCPU(llvm::StringRef bytes, llvm::StringRef displayName,
+                     const std::map<std::string, std::vector<int64_t>> &inputShapes = {});
+
+/// Where this process loaded libpith_kernels.so from (what generated code
+/// calls): JIT-compiled code resolves its symbols there, libraries link it.
+llvm::Expected<std::string> kernelsLibraryPath();
+
 /// Writes the weights file of a lowered model and sets its hash.
 llvm::Error writeWeightsFile(LoweredModel &model, llvm::StringRef path);
 

@@ -29,6 +29,14 @@ struct HostTensor {
   int64_t numElements() const;
 };
 
+/// A tensor somebody else owns, read in place: `bytes` bytes at `data`.
+struct HostTensorRef {
+  int32_t dataType = 0;
+  std::vector<int64_t> shape;
+  const void *data = nullptr;
+  int64_t bytes = 0;
+};
+
 /// Bytes per element of an ONNX data type; 0 for strings and packed types.
 unsigned byteWidthOf(int32_t dataType);
 

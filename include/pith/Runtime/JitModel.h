@@ -13,12 +13,15 @@
 
 #include "llvm/Support/Error.h"
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace pith {
+
+struct LoweredModel;
 
 /// A graph input or output as the compiled code sees it.
 struct TensorSpec {
@@ -36,6 +39,10 @@ public:
   static llvm::Expected<std::unique_ptr<JitModel>>
   compileFile(llvm::StringRef path,
               const std::map<std::string, std::vector<int64_t>> &inputShapes = {});
+  /// The same for binary ONNX in memory; `displayName` names it in errors.
+  static llvm::Expected<std::unique_ptr<JitModel>>
+  compileBytes(llvm::StringRef bytes, llvm::StringRef displayName,
+               const std::map<std::string, std::vector<int64_t>> &inputShapes = {});
   ~JitModel();
 
   const std::vector<TensorSpec> &inputs() const { return inputSpecs; }
@@ -44,6 +51,9 @@ public:
   /// Runs the model on `inputs`, in graph-input order. Checks data types and
   /// shapes first.
   llvm::Expected<std::vector<HostTensor>> run(const std::vector<HostTensor> &inputs);
+  /// The same on tensors the caller owns, read in place. Safe to call from
+  /// several threads at once (each run takes its own arena).
+  llvm::Expected<std::vector<HostTensor>> run(const std::vector<HostTensorRef> &inputs);
 
   /// Seconds spent importing and compiling.
   double compileSeconds() const { return compileTime; }
@@ -54,6 +64,9 @@ public:
 
 private:
   JitModel();
+  static llvm::Expected<std::unique_ptr<JitModel>>
+  fromLowered(llvm::Expected<std::unique_ptr<LoweredModel>> lowered, llvm::StringRef path,
+              std::chrono::steady_clock::time_point start);
   struct Impl;
   std::unique_ptr<Impl> impl;
   std::vector<TensorSpec> inputSpecs, outputSpecs;

@@ -1,0 +1,178 @@
+"""Pith: make trained ONNX models cheaper, then compile and run them.
+
+    >>> import numpy as np, pith
+    >>> model = pith.load("model.onnx")
+    >>> model.optimize("pith-dedup-weights,pith-low-rank{energy=0.99}")
+    >>> print(model.report()["passes"])
+    >>> run = model.compile()                 # for this CPU
+    >>> (y,) = run(np.ones((1, 16), np.float32))
+    >>> model.save("model.small.onnx")        # standard ONNX
+
+Pass and option names are those of `pith optimize --pipeline` and pith-opt
+(docs/passes/); the CLI, the C and C++ APIs and this package run the same
+registered pipelines through one C++ implementation (include/pith/API/Pith.h).
+Failures raise :class:`PithError` with Pith's one-line message. Compiling,
+optimizing and running release the GIL; a compiled model may be called from
+several threads at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _pith
+from ._pith import PithError
+
+__all__ = ["load", "Model", "CompiledModel", "PithError", "API_VERSION"]
+
+#: Version of the C++/C API this package was built against.
+API_VERSION: int = _pith.API_VERSION
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def load(source: Union[PathLike, bytes, bytearray, memoryview], *, name: str = "<bytes>") -> "Model":
+    """Loads an ONNX model from a path (binary ONNX, or ONNX text for
+    ``.onnxtxt``/``.txt``) or from serialized bytes. ``name`` names in-memory
+    bytes in error messages. Raises :class:`PithError` for an unreadable file
+    or an invalid model."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return Model(_pith.Model.load_bytes(bytes(source), name))
+    return Model(_pith.Model.load(os.fspath(source)))
+
+
+class _Handle:
+    """Something that can be closed; using it afterwards raises PithError."""
+
+    _kind = "handle"
+
+    def __init__(self, impl: Any) -> None:
+        self._impl = impl
+
+    def _get(self) -> Any:
+        if self._impl is None:
+            raise PithError(f"the {self._kind} is closed")
+        return self._impl
+
+    def close(self) -> None:
+        """Frees what Pith holds for this object now, not when Python
+        collects it. Any later use raises PithError."""
+        self._impl = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class Model(_Handle):
+    """An ONNX model in Pith's IR: transform it with :meth:`optimize`, read
+    :meth:`report`, write it with :meth:`save`/:meth:`to_bytes`, or
+    :meth:`compile` it."""
+
+    _kind = "model"
+
+    @property
+    def inputs(self) -> List[Dict[str, Any]]:
+        """Graph inputs: ``{"name", "dtype", "shape"}`` (-1 for a symbolic
+        dimension, shape None when not even the rank is known)."""
+        return self._get().inputs
+
+    @property
+    def outputs(self) -> List[Dict[str, Any]]:
+        """Graph outputs, as :attr:`inputs`."""
+        return self._get().outputs
+
+    def optimize(self, pipeline: str, *,
+                 calibration: Union[None, PathLike, Mapping[str, np.ndarray]] = None,
+                 progress: bool = False) -> "Model":
+        """Runs a pass pipeline, e.g. ``"pith-dedup-weights,pith-low-rank{energy=0.99}"``.
+
+        ``calibration``: inputs lossy passes measure their output error on
+        (and activation-aware ones read activations from): a numpy ``.npz``
+        path, or arrays by graph-input name. ``progress`` prints each pass
+        and its time on stderr. An unknown pass or option, or a failing
+        pass, raises :class:`PithError` and leaves the model unchanged.
+        Returns the model, for chaining."""
+        impl = self._get()
+        if calibration is None or isinstance(calibration, (str, os.PathLike)):
+            impl.optimize(pipeline, "" if calibration is None else os.fspath(calibration), progress)
+            return self
+        with tempfile.TemporaryDirectory(prefix="pith-calibration-") as directory:
+            path = os.path.join(directory, "calibration.npz")
+            np.savez(path, **{k: np.asarray(v) for k, v in calibration.items()})
+            impl.optimize(pipeline, path, progress)
+        return self
+
+    def report(self) -> Dict[str, Any]:
+        """What the passes run so far reported and the model's cost now:
+        ``{"passes": [{"pass": ..., "lines": [...], ...}], "cost": {"parameters",
+        "weight_bytes", "macs", "flops", ...}}``."""
+        return json.loads(self._get().report_json())
+
+    def save(self, path: PathLike) -> None:
+        """Writes standard ONNX to ``path`` (replaced atomically)."""
+        self._get().save(os.fspath(path))
+
+    def to_bytes(self) -> bytes:
+        """The model as serialized standard ONNX."""
+        return self._get().to_bytes()
+
+    def compile(self, target: str = "cpu", *,
+                input_shapes: Optional[Mapping[str, Sequence[int]]] = None) -> "CompiledModel":
+        """Compiles the model as it is now. ``target``: ``"cpu"`` (this
+        machine). ``input_shapes`` fixes symbolic input dimensions by input
+        name, so that every buffer is planned statically."""
+        shapes = {k: [int(d) for d in v] for k, v in (input_shapes or {}).items()}
+        return CompiledModel(self._get().compile(target, shapes))
+
+
+class CompiledModel(_Handle):
+    """A compiled model: call it with numpy arrays, one per graph input in
+    order (or by name), and get a list of numpy arrays, one per output.
+    C-contiguous inputs are read in place; outputs own their memory."""
+
+    _kind = "compiled model"
+
+    @property
+    def inputs(self) -> List[Dict[str, Any]]:
+        """Inputs as compiled: ``{"name", "dtype", "shape"}``."""
+        return self._get().inputs
+
+    @property
+    def outputs(self) -> List[Dict[str, Any]]:
+        """Outputs as compiled."""
+        return self._get().outputs
+
+    @property
+    def peak_intermediate_bytes(self) -> int:
+        """Bytes of the planned arena for intermediate buffers."""
+        return self._get().peak_intermediate_bytes
+
+    @property
+    def compile_seconds(self) -> float:
+        return self._get().compile_seconds
+
+    def __call__(self, *inputs: np.ndarray, **named: np.ndarray) -> List[np.ndarray]:
+        """Runs the model. Inputs are checked against the compiled types and
+        shapes; a mismatch raises :class:`PithError`."""
+        impl = self._get()
+        if named:
+            if inputs:
+                raise PithError("give the inputs by position or by name, not both")
+            names = [i["name"] for i in impl.inputs]
+            unknown = sorted(set(named) - set(names))
+            if unknown:
+                raise PithError(f"the model has no input '{unknown[0]}'")
+            missing = [n for n in names if n not in named]
+            if missing:
+                raise PithError(f"missing input '{missing[0]}'")
+            inputs = tuple(named[n] for n in names)
+        arrays = [np.asarray(x) for x in inputs]
+        return impl.run([x if x.flags.c_contiguous else np.ascontiguousarray(x) for x in arrays])
