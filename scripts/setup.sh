@@ -11,7 +11,7 @@ cd "$ROOT"
 DEBIAN_PACKAGES=(
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
-  cmake ninja-build ccache g++ libgtest-dev python3-venv libdnnl-dev libomp-22-dev
+  cmake ninja-build ccache g++ libgtest-dev python3-venv python3-dev libdnnl-dev libomp-22-dev
   # Eigen: the eigensolver behind shared-basis factorization (lib/Compression).
   libeigen3-dev
   # The model corpus: data to train and evaluate on, and the system python's
