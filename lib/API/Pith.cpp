@@ -33,6 +33,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 
 using namespace pith::api;
@@ -182,14 +183,22 @@ struct CompiledModel::Impl {
 
 CompiledModel::CompiledModel(std::shared_ptr<Impl> impl) : impl(std::move(impl)) {}
 
-const std::vector<TensorInfo> &CompiledModel::inputs() const { return impl->inputs; }
-const std::vector<TensorInfo> &CompiledModel::outputs() const { return impl->outputs; }
-int64_t CompiledModel::peakIntermediateBytes() const {
-  return impl->jit->peakIntermediateBytes();
+static const std::vector<TensorInfo> kNoTensors;
+
+const std::vector<TensorInfo> &CompiledModel::inputs() const {
+  return impl ? impl->inputs : kNoTensors;
 }
-double CompiledModel::compileSeconds() const { return impl->jit->compileSeconds(); }
+const std::vector<TensorInfo> &CompiledModel::outputs() const {
+  return impl ? impl->outputs : kNoTensors;
+}
+int64_t CompiledModel::peakIntermediateBytes() const {
+  return impl ? impl->jit->peakIntermediateBytes() : 0;
+}
+double CompiledModel::compileSeconds() const { return impl ? impl->jit->compileSeconds() : 0; }
 
 Result<std::vector<Tensor>> CompiledModel::run(const std::vector<TensorView> &inputs) const {
+  if (!impl)
+    return failure("the compiled model was moved from");
   std::vector<pith::HostTensorRef> refs;
   for (const TensorView &view : inputs) {
     for (int64_t d : view.shape)
@@ -233,6 +242,8 @@ struct Model::Impl {
 };
 
 Model::Model(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
+
+static Status movedFrom() { return failure("the model was moved from"); }
 Model::Model(Model &&) noexcept = default;
 Model &Model::operator=(Model &&) noexcept = default;
 Model::~Model() = default;
@@ -259,7 +270,7 @@ Result<Model> Model::loadBytes(std::string_view bytes, const std::string &name) 
 
 std::vector<TensorInfo> Model::inputs() const {
   std::vector<TensorInfo> infos;
-  if (auto graph = graphOf(*impl->module))
+  if (auto graph = impl ? graphOf(*impl->module) : nullptr)
     for (auto [i, type] : llvm::enumerate(graph.getArgumentTypes())) {
       auto name = graph.getArgAttrOfType<mlir::StringAttr>(i, pith::ONNX::attrs::kName);
       infos.push_back(infoOf(name ? name.getValue() : "", type));
@@ -269,7 +280,7 @@ std::vector<TensorInfo> Model::inputs() const {
 
 std::vector<TensorInfo> Model::outputs() const {
   std::vector<TensorInfo> infos;
-  if (auto graph = graphOf(*impl->module))
+  if (auto graph = impl ? graphOf(*impl->module) : nullptr)
     for (auto [i, type] : llvm::enumerate(graph.getResultTypes())) {
       auto name = graph.getResultAttrOfType<mlir::StringAttr>(i, pith::ONNX::attrs::kName);
       infos.push_back(infoOf(name ? name.getValue() : "", type));
@@ -278,6 +289,8 @@ std::vector<TensorInfo> Model::outputs() const {
 }
 
 Status Model::optimize(const std::string &pipeline, const OptimizeOptions &options) {
+  if (!impl)
+    return movedFrom();
   registerPassesOnce();
   mlir::MLIRContext *context = impl->context.get();
   mlir::PassManager pm(context);
@@ -313,8 +326,48 @@ Status Model::optimize(const std::string &pipeline, const OptimizeOptions &optio
   return Status::success();
 }
 
+/// `value` as the pipeline syntax writes an option's value.
+static std::string optionText(const PassOptionValue &value) {
+  // Strings with spaces or braces are quoted, as MLIR's option parser reads them.
+  auto quoted = [](const std::string &text) {
+    return text.find_first_of(" {},\"") == std::string::npos ? text : "\"" + text + "\"";
+  };
+  if (auto *b = std::get_if<bool>(&value))
+    return *b ? "true" : "false";
+  if (auto *i = std::get_if<int64_t>(&value))
+    return std::to_string(*i);
+  if (auto *d = std::get_if<double>(&value)) {
+    char buffer[32]; // exactly: the pass parses what was given
+    std::snprintf(buffer, sizeof(buffer), "%.17g", *d);
+    return buffer;
+  }
+  if (auto *text = std::get_if<std::string>(&value))
+    return quoted(*text);
+  std::string list;
+  for (const std::string &item : std::get<std::vector<std::string>>(value))
+    list += (list.empty() ? "" : ",") + quoted(item);
+  return list;
+}
+
+Status Model::optimize(const std::string &pass, const PassOptions &passOptions,
+                       const OptimizeOptions &options) {
+  if (pass.find_first_of("{},") != std::string::npos)
+    return failure("optimize: '" + pass + "' is a pipeline, not a pass name; give options "
+                   "in the pipeline or name one pass");
+  std::string pipeline = pass;
+  if (!passOptions.empty()) {
+    pipeline += "{";
+    for (auto [i, option] : llvm::enumerate(passOptions))
+      pipeline += (i ? " " : "") + option.first + "=" + optionText(option.second);
+    pipeline += "}";
+  }
+  return optimize(pipeline, options);
+}
+
 Report Model::report() const {
   Report report;
+  if (!impl)
+    return report;
   for (mlir::Attribute attr : impl->reports) {
     auto entry = llvm::cast<mlir::DictionaryAttr>(attr);
     PassReport pass;
@@ -346,12 +399,16 @@ Report Model::report() const {
 }
 
 Status Model::save(const std::string &path) const {
+  if (!impl)
+    return movedFrom();
   if (llvm::Error error = pith::exportONNXFile(*impl->module, path))
     return failure(std::move(error));
   return Status::success();
 }
 
 Result<std::string> Model::toBytes() const {
+  if (!impl)
+    return movedFrom();
   auto bytes = pith::exportONNXBytes(*impl->module);
   if (!bytes)
     return failure(bytes.takeError());
@@ -359,6 +416,8 @@ Result<std::string> Model::toBytes() const {
 }
 
 Result<CompiledModel> Model::compile(const CompileOptions &options) const {
+  if (!impl)
+    return movedFrom();
   if (options.target != "cpu")
     return failure("compile: unknown target '" + options.target + "' (known: cpu)");
   // The compiled model is what standard ONNX of the model says: the same

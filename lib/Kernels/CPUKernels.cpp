@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <map>
 #include <mutex>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -50,13 +51,30 @@ dnnl::engine &cpuEngine() {
   return engine;
 }
 
+/// Every primitive takes its scratchpad from the caller: with the library
+/// managing it, Debian's oneDNN (built without DNNL_ENABLE_CONCURRENT_EXEC)
+/// shares one scratchpad among all primitives, and two runs of a model on
+/// two threads corrupt each other's results.
+dnnl::primitive_attr userScratchpad(dnnl::primitive_attr attr = {}) {
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
 /// Accumulate into the destination: dst = dst + op(src...).
 dnnl::primitive_attr accumulate() {
   dnnl::post_ops ops;
   ops.append_sum(1.0f);
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
-  return attr;
+  return userScratchpad(attr);
+}
+
+/// This thread's scratchpad for a primitive that asks for `desc`.
+dnnl::memory scratchpadFor(const dnnl::memory::desc &desc) {
+  thread_local std::vector<char> bytes;
+  if (bytes.size() < desc.get_size())
+    bytes.resize(desc.get_size());
+  return dnnl::memory(desc, cpuEngine(), bytes.data());
 }
 
 /// Primitives by shape key, shared by all threads.
@@ -94,21 +112,26 @@ std::vector<int64_t> keyOf(std::initializer_list<const dnnl::memory::dims *> all
 
 template <int Rank>
 void matmul(const char *name, MemRef<Rank> *a, MemRef<Rank> *b, MemRef<Rank> *c) {
-  static PrimitiveCache<dnnl::matmul> cache;
+  // The primitive and the scratchpad it needs.
+  using Matmul = std::pair<dnnl::matmul, dnnl::memory::desc>;
+  static PrimitiveCache<Matmul> cache;
   try {
     auto aDims = a->dims(), bDims = b->dims(), cDims = c->dims();
     auto aSteps = a->steps(), bSteps = b->steps(), cSteps = c->steps();
-    dnnl::matmul primitive =
+    auto [primitive, scratchpad] =
         cache.get(keyOf({&aDims, &bDims, &cDims, &aSteps, &bSteps, &cSteps}), [&] {
           dnnl::matmul::desc desc(a->desc(), b->desc(), c->desc());
-          return dnnl::matmul(
-              dnnl::matmul::primitive_desc(desc, accumulate(), cpuEngine()));
+          dnnl::matmul::primitive_desc chosen(desc, accumulate(), cpuEngine());
+          return Matmul(dnnl::matmul(chosen), chosen.scratchpad_desc());
         });
     dnnl::stream stream(cpuEngine());
     dnnl::memory am(a->desc(), cpuEngine(), a->data());
     dnnl::memory bm(b->desc(), cpuEngine(), b->data());
     dnnl::memory cm(c->desc(), cpuEngine(), c->data());
-    primitive.execute(stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+    primitive.execute(stream, {{DNNL_ARG_SRC, am},
+                               {DNNL_ARG_WEIGHTS, bm},
+                               {DNNL_ARG_DST, cm},
+                               {DNNL_ARG_SCRATCHPAD, scratchpadFor(scratchpad)}});
     stream.wait();
   } catch (const dnnl::error &e) {
     fatal(name, e);
@@ -215,7 +238,7 @@ struct Epilogue {
                          std::min(hi, std::numeric_limits<float>::max()));
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
-    return attr;
+    return userScratchpad(attr);
   }
 };
 
@@ -232,8 +255,9 @@ void convolution(const char *name, const dnnl::memory::desc &xDesc,
                  const dnnl::memory::desc &wDesc, const dnnl::memory::desc &yDesc,
                  float *x, float *w, float *y, const Geometry &geometry,
                  const Epilogue &epilogue = {}) {
-  // The primitive, and the weights layout it chose.
-  using Convolution = std::pair<dnnl::convolution_forward, dnnl::memory::desc>;
+  // The primitive, the weights layout it chose and the scratchpad it needs.
+  using Convolution =
+      std::tuple<dnnl::convolution_forward, dnnl::memory::desc, dnnl::memory::desc>;
   static PrimitiveCache<Convolution> cache;
   try {
     std::vector<int64_t> key = layoutKey(xDesc);
@@ -248,7 +272,7 @@ void convolution(const char *name, const dnnl::memory::desc &xDesc,
     key.insert(key.end(), epilogueKey.begin(), epilogueKey.end());
     dnnl::memory::desc biasDesc({yDesc.dims()[1]}, dnnl::memory::data_type::f32,
                                 dnnl::memory::format_tag::a);
-    auto [primitive, weightsLayout] = cache.get(key, [&] {
+    auto [primitive, weightsLayout, scratchpad] = cache.get(key, [&] {
       dnnl::memory::desc anyWeights(wDesc.dims(), dnnl::memory::data_type::f32,
                                     dnnl::memory::format_tag::any);
       // oneDNN counts dilation from 0 (0 = dense).
@@ -267,14 +291,17 @@ void convolution(const char *name, const dnnl::memory::desc &xDesc,
                             strides, dilations, padBegin, padEnd);
       dnnl::convolution_forward::primitive_desc chosen(desc, epilogue.attributes(),
                                                        cpuEngine());
-      return Convolution(dnnl::convolution_forward(chosen), chosen.weights_desc());
+      return Convolution(dnnl::convolution_forward(chosen), chosen.weights_desc(),
+                         chosen.scratchpad_desc());
     });
     dnnl::stream stream(cpuEngine());
     dnnl::memory wm = weightsInLayout(wDesc, w, weightsLayout, stream);
     dnnl::memory xm(xDesc, cpuEngine(), x);
     dnnl::memory ym(yDesc, cpuEngine(), y);
-    std::unordered_map<int, dnnl::memory> args = {
-        {DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}};
+    std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, xm},
+                                                  {DNNL_ARG_WEIGHTS, wm},
+                                                  {DNNL_ARG_DST, ym},
+                                                  {DNNL_ARG_SCRATCHPAD, scratchpadFor(scratchpad)}};
     if (epilogue.bias)
       args[DNNL_ARG_BIAS] = dnnl::memory(biasDesc, cpuEngine(), epilogue.bias);
     if (epilogue.residual)

@@ -36,6 +36,25 @@ API_VERSION: int = _pith.API_VERSION
 PathLike = Union[str, "os.PathLike[str]"]
 
 
+#: A pass option's value.
+PassOption = Union[bool, int, float, str, Sequence[str]]
+
+
+def _option_value(value: PassOption) -> Union[bool, int, float, str, List[str]]:
+    """The value as the C++ API types it (numpy scalars become Python's)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [str(item) for item in value]
+    raise PithError(f"a pass option cannot be {type(value).__name__}")
+
+
 def load(source: Union[PathLike, bytes, bytearray, memoryview], *, name: str = "<bytes>") -> "Model":
     """Loads an ONNX model from a path (binary ONNX, or ONNX text for
     ``.onnxtxt``/``.txt``) or from serialized bytes. ``name`` names in-memory
@@ -91,8 +110,11 @@ class Model(_Handle):
 
     def optimize(self, pipeline: str, *,
                  calibration: Union[None, PathLike, Mapping[str, np.ndarray]] = None,
-                 progress: bool = False) -> "Model":
-        """Runs a pass pipeline, e.g. ``"pith-dedup-weights,pith-low-rank{energy=0.99}"``.
+                 progress: bool = False, **options: PassOption) -> "Model":
+        """Runs a pass pipeline, e.g. ``"pith-dedup-weights,pith-low-rank{energy=0.99}"``,
+        or one pass with typed options: ``optimize("pith-low-rank", energy=0.99,
+        activation_aware=True)`` (underscores stand for the options' dashes;
+        values are bools, ints, floats, strings or lists of strings).
 
         ``calibration``: inputs lossy passes measure their output error on
         (and activation-aware ones read activations from): a numpy ``.npz``
@@ -101,13 +123,21 @@ class Model(_Handle):
         pass, raises :class:`PithError` and leaves the model unchanged.
         Returns the model, for chaining."""
         impl = self._get()
+        typed = [(name.replace("_", "-"), _option_value(value)) for name, value in options.items()]
+
+        def run(calibration_path: str) -> None:
+            if options:
+                impl.optimize_pass(pipeline, typed, calibration_path, progress)
+            else:
+                impl.optimize(pipeline, calibration_path, progress)
+
         if calibration is None or isinstance(calibration, (str, os.PathLike)):
-            impl.optimize(pipeline, "" if calibration is None else os.fspath(calibration), progress)
+            run("" if calibration is None else os.fspath(calibration))
             return self
         with tempfile.TemporaryDirectory(prefix="pith-calibration-") as directory:
             path = os.path.join(directory, "calibration.npz")
             np.savez(path, **{k: np.asarray(v) for k, v in calibration.items()})
-            impl.optimize(pipeline, path, progress)
+            run(path)
         return self
 
     def report(self) -> Dict[str, Any]:

@@ -14,7 +14,9 @@
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/variant.h>
 #include <nanobind/stl/vector.h>
 
 #include <stdexcept>
@@ -181,6 +183,15 @@ NB_MODULE(_pith, m) {
              options.progress = progress;
              nb::gil_scoped_release release;
              check(model.optimize(pipeline, options));
+           })
+      .def("optimize_pass",
+           [](Model &model, const std::string &pass, const PassOptions &passOptions,
+              const std::string &calibration, bool progress) {
+             OptimizeOptions options;
+             options.calibrationPath = calibration;
+             options.progress = progress;
+             nb::gil_scoped_release release;
+             check(model.optimize(pass, passOptions, options));
            })
       .def("report_json", [](const Model &model) { return model.report().json; })
       .def("save", [](const Model &model, const std::string &path) {

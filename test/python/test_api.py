@@ -209,3 +209,45 @@ def test_bad_paths_bytes_targets_and_closed_handles(pith, tmp_path):
         pass
     with pytest.raises(pith.PithError, match="the model is closed"):
         model.report()
+
+
+def test_one_pass_with_typed_options(pith, tmp_path):
+    path = mlp(tmp_path / "mlp.onnx")
+    typed = pith.load(path).optimize("pith-low-rank", rank=4, min_size=0, layers=["w3"])
+    text = pith.load(path).optimize("pith-low-rank{rank=4 min-size=0 layers=w3}")
+    assert typed.report()["passes"] == text.report()["passes"]
+    assert typed.to_bytes() == text.to_bytes()
+    energy = pith.load(path).optimize("pith-low-rank", energy=np.float64(0.99), min_size=0)
+    assert "energy kept" in energy.report()["passes"][0]["lines"][-1]
+    model = pith.load(path)
+    with pytest.raises(pith.PithError, match="no-such-option"):
+        model.optimize("pith-low-rank", no_such_option=1)
+    with pytest.raises(pith.PithError, match="rank"):
+        model.optimize("pith-low-rank", rank="many")
+    with pytest.raises(pith.PithError, match="is a pipeline, not a pass name"):
+        model.optimize("pith-dedup-weights,pith-low-rank", rank=2)
+    with pytest.raises(pith.PithError, match="a pass option cannot be dict"):
+        model.optimize("pith-low-rank", rank={})
+
+
+def test_two_threads_run_one_compiled_convolution_model(pith):
+    """Convolutions and matmuls take their oneDNN scratchpad per thread: a
+    shared one gave wrong results under concurrent runs."""
+    compiled = pith.load(REPO / "examples" / "tiny_cnn.onnx").compile()
+    rng = np.random.default_rng(4)
+    inputs = [rng.normal(size=(4, 1, 28, 28)).astype(np.float32) for _ in range(2)]
+    expected = [compiled(x)[0] for x in inputs]
+    wrong = []
+
+    def worker(index):
+        for _ in range(300):
+            if not np.array_equal(compiled(inputs[index])[0], expected[index]):
+                wrong.append(index)
+                return
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []

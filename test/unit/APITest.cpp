@@ -147,6 +147,38 @@ TEST_F(APITest, OptimizeRunsRegisteredPassesAndReports) {
   EXPECT_NE(report.json.find("\"pass\": \"pith-low-rank\""), std::string::npos);
 }
 
+TEST_F(APITest, TypedPassOptionsAreThePipelineSyntax) {
+  Result<Model> typed = Model::load(modelPath());
+  Result<Model> text = Model::load(modelPath());
+  ASSERT_TRUE(typed.ok() && text.ok());
+  Status status = typed->optimize(
+      "pith-low-rank", PassOptions{{"rank", int64_t(1)}, {"min-size", int64_t(0)},
+                                   {"layers", std::vector<std::string>{"w"}}});
+  ASSERT_TRUE(status.ok()) << status.message();
+  ASSERT_TRUE(text->optimize("pith-low-rank{rank=1 min-size=0 layers=w}").ok());
+  EXPECT_EQ(typed->report().json, text->report().json);
+  Status wrongType = typed->optimize("pith-low-rank", PassOptions{{"rank", 0.5}});
+  ASSERT_FALSE(wrongType.ok());
+  EXPECT_NE(wrongType.message().find("rank"), std::string::npos) << wrongType.message();
+}
+
+TEST_F(APITest, MovedFromObjectsAnswerWithErrors) {
+  Result<Model> model = Model::load(modelPath());
+  ASSERT_TRUE(model.ok());
+  Result<CompiledModel> compiled = model->compile();
+  ASSERT_TRUE(compiled.ok());
+  Model taken = std::move(*model);
+  EXPECT_EQ(model->optimize("canonicalize").message(), "the model was moved from");
+  EXPECT_EQ(model->compile().status().message(), "the model was moved from");
+  EXPECT_EQ(model->save("/tmp/unused.onnx").message(), "the model was moved from");
+  EXPECT_TRUE(model->inputs().empty());
+  EXPECT_TRUE(taken.optimize("canonicalize").ok());
+  CompiledModel kept = std::move(*compiled);
+  EXPECT_EQ(compiled->run({input()}).status().message(), "the compiled model was moved from");
+  EXPECT_TRUE(compiled->inputs().empty());
+  EXPECT_TRUE(kept.run({input()}).ok());
+}
+
 TEST_F(APITest, OneCompiledModelRunsFromSeveralThreads) {
   Result<Model> model = Model::load(modelPath());
   ASSERT_TRUE(model.ok());

@@ -132,6 +132,14 @@ struct Report {
   std::string json;
 };
 
+/// A pass option's value, typed: written in the pipeline syntax the pass
+/// parses (bool as true/false, numbers exactly, lists comma-separated), so
+/// the pass's own option parser checks names and types.
+using PassOptionValue =
+    std::variant<bool, int64_t, double, std::string, std::vector<std::string>>;
+/// Options by name, e.g. {{"energy", 0.99}, {"activation-aware", true}}.
+using PassOptions = std::vector<std::pair<std::string, PassOptionValue>>;
+
 struct OptimizeOptions {
   /// Calibration inputs (numpy .npz, arrays named after the graph inputs):
   /// what lossy passes measure their error on unless their own
@@ -151,7 +159,8 @@ struct CompileOptions {
 
 /// A model compiled for a target, ready to run. Copies share one compiled
 /// model; it lives until the last copy goes. Safe to run from several
-/// threads at once.
+/// threads at once. A moved-from one has no inputs or outputs and fails to
+/// run.
 class CompiledModel {
 public:
   const std::vector<TensorInfo> &inputs() const;
@@ -172,7 +181,7 @@ private:
 };
 
 /// An ONNX model in Pith's IR, to transform, write back or compile.
-/// Move-only.
+/// Move-only; a moved-from model answers every call with an error.
 class Model {
 public:
   /// Binary ONNX, or ONNX text when the name ends in .onnxtxt/.txt.
@@ -194,6 +203,10 @@ public:
   /// pass or option, or a pass that fails, leaves an error and the model
   /// as it was.
   Status optimize(const std::string &pipeline, const OptimizeOptions &options = {});
+  /// Runs one pass with typed options: optimize("pith-low-rank",
+  /// {{"energy", 0.99}}) is optimize("pith-low-rank{energy=0.99}").
+  Status optimize(const std::string &pass, const PassOptions &passOptions,
+                  const OptimizeOptions &options = {});
   /// What the passes run so far reported, and the cost now.
   Report report() const;
 
