@@ -152,7 +152,9 @@ JitModel::run(const std::vector<HostTensorRef> &inputs) {
     int64_t elements = 1;
     for (int64_t size : input.shape)
       elements *= size;
-    if (!input.data || input.bytes != elements * int64_t(byteWidthOf(input.dataType)))
+    if (!input.data && elements > 0)
+      return error("input '" + spec.name + "' has no data");
+    if (input.bytes != elements * int64_t(byteWidthOf(input.dataType)))
       return error("input '" + spec.name + "' holds the wrong number of bytes");
     descriptors.push_back(makeDescriptor(input.data, input.shape));
   }

@@ -124,6 +124,7 @@ TEST_F(APITest, ErrorsAreValuesWithMessages) {
   EXPECT_EQ(wrongShape.status().message(), "input 'x' must have shape [2,3], got [3,2]");
   auto noData = compiled->run({{DataType::Float, {2, 3}, nullptr}});
   ASSERT_FALSE(noData.ok());
+  EXPECT_EQ(noData.status().message(), "input 'x' has no data");
   auto none = compiled->run({});
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().message(), "the model takes 1 inputs, got 0");
