@@ -167,4 +167,54 @@ def LowRankPass : Pass<"pith-low-rank", "mlir::ModuleOp"> {
   let dependentDialects = ["pith::dialect::PithDialect", "pith::ONNX::ONNXDialect"];
 }
 
+def SparsifyPass : Pass<"pith-sparsify", "mlir::ModuleOp"> {
+  let summary = "Prune weights to N:M, block or unstructured sparsity";
+  let description = [{
+    Zeroes weights of MatMul, Gemm and Conv layers in the main graph to a
+    `pattern`, and marks each pruned `pith.parameter` with
+    `#pith.sparsity` (which its verifier checks against the data):
+
+    - `N:M` (e.g. `2:4`): in every group of M consecutive weights along the
+      reduction dimension (K of a MatMul, C of a convolution), the N with the
+      best scores stay;
+    - `blockRxC` (e.g. `block4x4`): the weight as a matrix (its first
+      dimension by the rest: [K, N] for a MatMul, [F, C kh kw] for a
+      convolution) is tiled by R x C blocks; the `sparsity` fraction of
+      blocks with the smallest summed squared score are zeroed;
+    - `unstructured`: the `sparsity` fraction of weights with the smallest
+      scores are zeroed, over the whole layer (magnitude) or among the
+      weights of each output (activation, as Wanda compares).
+
+    Scores (`criterion`): `magnitude` |w|, or `activation` |w| . ||x_k||,
+    the norm over the calibration inputs of the input feature the weight
+    multiplies (Wanda; MatMul and Gemm only). With `global`, `sparsity` is
+    a fraction of all prunable weights, shared out by each layer's measured
+    sensitivity (the model's output error when it alone is pruned to
+    `sparsity`; s_l proportional to its size over that error, at most
+    0.98). Layers that cannot be pruned to the pattern (a reduction
+    dimension that M does not divide, a matrix that blocks do not tile,
+    weights computed at run time or shared, non-f32, smaller than
+    `min-size`) stay dense, with the reason in the report.
+  }];
+  let options = [
+    Option<"pattern", "pattern", "std::string", /*default=*/"\"unstructured\"",
+           "'N:M', 'blockRxC' or 'unstructured'">,
+    Option<"sparsity", "sparsity", "double", /*default=*/"-1",
+           "Fraction of zeros (block and unstructured; N:M implies 1 - N/M)">,
+    Option<"criterion", "criterion", "std::string", /*default=*/"\"magnitude\"",
+           "'magnitude' (|w|) or 'activation' (|w| times the input feature's norm; needs "
+           "calibration)">,
+    Option<"global", "global", "bool", /*default=*/"false",
+           "sparsity is a fraction of all prunable weights, allocated by measured "
+           "sensitivity (needs calibration)">,
+    Option<"minSize", "min-size", "int64_t", /*default=*/"4096",
+           "Leave layers whose weight has fewer elements dense">,
+    ListOption<"layers", "layers", "std::string",
+               "Only these weights (initializer names); one that cannot be pruned is an error">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "Calibration inputs (.npz); default: the module's pith.calibration attribute">,
+  ];
+  let dependentDialects = ["pith::dialect::PithDialect", "pith::ONNX::ONNXDialect"];
+}
+
 #endif // PITH_COMPRESSION_PASSES_TD
