@@ -14,6 +14,8 @@
 
 #include "pith/Kernels/CPUKernels.h"
 
+#include "SparseMatmul.h"
+
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
@@ -450,6 +452,7 @@ void _mlir_ciface_pith_kernel_depthwise_conv2d_nhwc_f32_fused(
 }
 
 void pith_kernel_forget_weights(const void *begin, const void *end) {
+  pith::kernels::forgetSparseWeights(begin, end);
   std::lock_guard<std::mutex> lock(weightsMutex());
   auto &cache = reorderedWeights();
   for (auto it = cache.begin(); it != cache.end();)

@@ -389,6 +389,39 @@ void matmulGenericToCall(ModuleOp module, linalg::GenericOp op, MatmulForm form)
   op->erase();
 }
 
+/// Whether `value` is (a view of) a weight argument of the graph with at
+/// least kSparseWeightFrom of its elements zero.
+bool isSparseWeight(Value value) {
+  while (Operation *view = value.getDefiningOp()) {
+    if (!isa<memref::TransposeOp, memref::CastOp, memref::CollapseShapeOp,
+             memref::ExpandShapeOp>(view))
+      return false;
+    value = view->getOperand(0);
+  }
+  auto arg = dyn_cast<BlockArgument>(value);
+  auto func = arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()) : func::FuncOp();
+  if (!func || arg.getOwner() != &func.getBody().front())
+    return false;
+  auto zeros = func.getArgAttrOfType<FloatAttr>(arg.getArgNumber(), pith::kZeroFractionAttrName);
+  return zeros && zeros.getValueAsDouble() >= pith::kSparseWeightFrom;
+}
+
+/// Pattern: linalg.matmul(A, B) -> C, B a mostly-zero weight ==> call
+/// @pith_kernel_sparse_matmul_f32(A, B (a transposed view if read so), C),
+/// which packs B's nonzeros once and measures itself against the dense
+/// kernel.
+void sparseMatmulToCall(ModuleOp module, linalg::MatmulOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  SmallVector<Value> args;
+  for (Value operand : {op.getDpsInputs()[0], pith::kernels::rhsAsRead(b, op), op.getDpsInits()[0]})
+    args.push_back(pith::kernels::toStrided(b, loc, operand));
+  func::FuncOp decl = kernelDecl(module, "pith_kernel_sparse_matmul_f32",
+                                 ValueRange(args).getTypes());
+  func::CallOp::create(b, loc, decl, args);
+  op->erase();
+}
+
 /// Pattern: linalg.matmul{A[m,k] * B[n,k]} ==> call
 /// @pith_kernel_matmul_strided_f32(A, transpose view of B, C): the kernel
 /// reads B through strides, no transposed copy is made.
@@ -409,14 +442,17 @@ struct LinalgToKernelCallsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<Operation *> matmuls, batchMatmuls, convs, depthwise, tagged;
-    SmallVector<linalg::MatmulOp> transposedMatmuls;
+    SmallVector<linalg::MatmulOp> transposedMatmuls, sparseMatmuls;
     SmallVector<linalg::GenericOp> matmulGenerics;
     module.walk([&](Operation *op) {
       auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
       if (!linalgOp || !linalgOp.hasPureBufferSemantics() || !allPlainF32(op))
         return;
       if (auto matmul = dyn_cast<linalg::MatmulOp>(op)) {
-        if (!matmul.hasUserDefinedMaps())
+        bool readable = !matmul.hasUserDefinedMaps() || readsTransposedRhs(matmul);
+        if (readable && isSparseWeight(matmul.getDpsInputs()[1]))
+          sparseMatmuls.push_back(matmul);
+        else if (!matmul.hasUserDefinedMaps())
           matmuls.push_back(op);
         else if (readsTransposedRhs(matmul))
           transposedMatmuls.push_back(matmul);
@@ -443,6 +479,8 @@ struct LinalgToKernelCallsPass
       replaceWithCall(module, op, "pith_kernel_matmul_f32", {});
     for (linalg::MatmulOp op : transposedMatmuls)
       transposedMatmulToCall(module, op);
+    for (linalg::MatmulOp op : sparseMatmuls)
+      sparseMatmulToCall(module, op);
     // Pattern: linalg.batch_matmul ==> call @pith_kernel_batch_matmul_f32
     for (Operation *op : batchMatmuls)
       replaceWithCall(module, op, "pith_kernel_batch_matmul_f32", {});
