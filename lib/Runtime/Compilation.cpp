@@ -245,20 +245,6 @@ lowerImported(std::unique_ptr<LoweredModel> model, llvm::StringRef path,
     offset += bytes->size();
     meta.weights.push_back(weight);
     model->weightData.push_back(*bytes);
-    // Mostly-zero f32 weights may run through the sparse matmul kernel
-    // (pith-linalg-to-kernel-calls reads the mark).
-    if (weight.dataType == 1) {
-      int64_t zeros = 0, count = static_cast<int64_t>(bytes->size() / sizeof(float));
-      for (int64_t e = 0; e < count; ++e) {
-        float v;
-        std::memcpy(&v, bytes->data() + e * sizeof(float), sizeof(float));
-        zeros += v == 0.0f;
-      }
-      if (count > 0)
-        func.setArgAttr(i, kZeroFractionAttrName,
-                        FloatAttr::get(Float64Type::get(model->context.get()),
-                                       double(zeros) / count));
-    }
   }
 
   PassManager bufferize(model->context.get());

@@ -8,6 +8,8 @@
 #include "pith/Conversion/ONNXToLinalg/ONNXToLinalg.h"
 #include "pith/Conversion/Passes.h"
 
+#include <cstring>
+
 #include "ONNX/ONNXOps.h"
 #include "ONNX/ONNXSchema.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -164,8 +166,37 @@ void toConstant(ONNX::InitializerOp op) {
   op->erase();
 }
 
+/// The fraction of an f32 weight's elements that are zero, if its data is
+/// at hand.
+std::optional<double> zeroFraction(ElementsAttr value) {
+  if (!value.getShapedType().getElementType().isF32() || value.getNumElements() == 0)
+    return std::nullopt;
+  ArrayRef<char> data;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    data = blob->getData();
+  } else if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+    if (dense.isSplat())
+      return dense.getSplatValue<float>() == 0.0f ? 1.0 : 0.0;
+    data = dense.getRawData();
+  } else {
+    return std::nullopt;
+  }
+  int64_t count = static_cast<int64_t>(data.size() / sizeof(float)), zeros = 0;
+  for (int64_t e = 0; e < count; ++e) {
+    float v;
+    std::memcpy(&v, data.data() + e * sizeof(float), sizeof(float));
+    zeros += v == 0.0f;
+  }
+  return count ? std::optional<double>(double(zeros) / count) : std::nullopt;
+}
+
 /// Turns the graph function's initializers into trailing arguments marked
-/// `pith.weight`, so the data is passed in at run time. Unused ones (graph
+/// `pith.weight` (and, for f32 data, pith::kZeroFractionAttrName: mostly-zero
+/// weights go to the sparse matmul kernel), so the data is passed in at run
+/// time. Unused ones (graph
 /// input defaults overridden by the input) are dropped.
 void weightsToArguments(func::FuncOp func) {
   Block &entry = func.getBody().front();
@@ -178,16 +209,16 @@ void weightsToArguments(func::FuncOp func) {
     else
       initializers.push_back(op);
   }
+  MLIRContext *ctx = func.getContext();
   for (ONNX::InitializerOp init : initializers) {
     unsigned index = func.getNumArguments();
-    auto name = StringAttr::get(func.getContext(), init.getName());
-    if (failed(func.insertArgument(
-            index, init.getType(),
-            DictionaryAttr::get(func.getContext(),
-                                {NamedAttribute(StringAttr::get(func.getContext(),
-                                                                "pith.weight"),
-                                                name)}),
-            init.getLoc())))
+    SmallVector<NamedAttribute> attrs = {
+        NamedAttribute(StringAttr::get(ctx, "pith.weight"), StringAttr::get(ctx, init.getName()))};
+    if (std::optional<double> zeros = zeroFraction(init.getValue()))
+      attrs.push_back(NamedAttribute(StringAttr::get(ctx, pith::kZeroFractionAttrName),
+                                     FloatAttr::get(Float64Type::get(ctx), *zeros)));
+    if (failed(func.insertArgument(index, init.getType(), DictionaryAttr::get(ctx, attrs),
+                                   init.getLoc())))
       continue;
     init.getResult().replaceAllUsesWith(func.getArgument(index));
     init->erase();
