@@ -406,10 +406,14 @@ struct SparsifyPass : public pith::impl::SparsifyPassBase<SparsifyPass> {
     // Block patterns are checked on the weight's first dimension by the
     // rest, which axis 0 denotes.
     int64_t axis = p.kind == Pattern::Block ? 0 : c.axis;
+    // Block and unstructured claims are rounded down to 1e-6, so that the
+    // verifier's count >= fraction * total holds despite rounding.
     double claimed = p.kind == Pattern::NM ? 1.0 - double(p.n) / p.m
                      : p.kind == Pattern::Block
                          ? std::floor(c.sparsity * blockCount(c, p)) / blockCount(c, p)
                          : fraction;
+    if (p.kind != Pattern::NM)
+      claimed = std::floor(claimed * 1e6) / 1e6;
     weight.setSparsityAttr(dialect::SparsityAttr::get(ctx, p.text, axis,
                                                       FloatAttr::get(Float64Type::get(ctx),
                                                                      claimed)));
