@@ -398,10 +398,12 @@ Report Model::report() const {
   return report;
 }
 
-Status Model::save(const std::string &path) const {
+Status Model::save(const std::string &path, bool sparseInitializers) const {
   if (!impl)
     return movedFrom();
-  if (llvm::Error error = pith::exportONNXFile(*impl->module, path))
+  pith::ExportOptions options;
+  options.sparseInitializers = sparseInitializers;
+  if (llvm::Error error = pith::exportONNXFile(*impl->module, path, options))
     return failure(std::move(error));
   return Status::success();
 }

@@ -357,7 +357,70 @@ static std::string describeNode(const onnx::NodeProto &node, int index) {
   return label + " (" + type + ")";
 }
 
+/// A sparse initializer (values at int64 indices, linear or one row of
+/// coordinates each) as the dense initializer it stands for.
+static llvm::Expected<onnx::TensorProto> densify(const onnx::SparseTensorProto &sparse) {
+  const onnx::TensorProto &values = sparse.values();
+  std::string name = values.name();
+  auto fail = [&](const std::string &why) {
+    return llvm::createStringError("sparse initializer '" + name + "': " + why);
+  };
+  std::string valueBytes, indexBytes;
+  if (std::string problem = proto::tensorBytes(values, valueBytes); !problem.empty())
+    return fail(problem);
+  if (std::string problem = proto::tensorBytes(sparse.indices(), indexBytes); !problem.empty())
+    return fail(problem);
+  unsigned width = proto::storageBitsOf(values.data_type()) / 8;
+  if (width == 0 || sparse.indices().data_type() != onnx::TensorProto::INT64)
+    return fail("needs fixed-width values and int64 indices");
+  int64_t rank = sparse.dims_size(), total = 1;
+  for (int64_t d : sparse.dims())
+    total *= d;
+  int64_t count = values.dims_size() == 1 ? values.dims(0) : -1;
+  const auto &indexDims = sparse.indices().dims();
+  bool linear = indexDims.size() == 1;
+  if (count < 0 || (linear ? indexDims[0] != count
+                           : indexDims.size() != 2 || indexDims[0] != count ||
+                                 indexDims[1] != rank))
+    return fail("values must be 1-D and indices [NNZ] or [NNZ, rank]");
+  std::vector<int64_t> indices(indexBytes.size() / sizeof(int64_t));
+  std::memcpy(indices.data(), indexBytes.data(), indices.size() * sizeof(int64_t));
+  std::string dense(static_cast<size_t>(total) * width, '\0');
+  for (int64_t e = 0; e < count; ++e) {
+    int64_t at = 0;
+    if (linear) {
+      at = indices[e];
+    } else {
+      for (int64_t d = 0; d < rank; ++d) {
+        int64_t i = indices[e * rank + d];
+        if (i < 0 || i >= sparse.dims(d))
+          return fail("index out of range");
+        at = at * sparse.dims(d) + i;
+      }
+    }
+    if (at < 0 || at >= total)
+      return fail("index out of range");
+    std::memcpy(&dense[at * width], &valueBytes[e * width], width);
+  }
+  onnx::TensorProto tensor;
+  tensor.set_name(name);
+  tensor.set_data_type(values.data_type());
+  for (int64_t d : sparse.dims())
+    tensor.add_dims(d);
+  tensor.set_raw_data(std::move(dense));
+  return tensor;
+}
+
 llvm::Error Importer::importInitializers(onnx::GraphProto &graph) {
+  // Sparse initializers become the dense ones they stand for (a weight's
+  // zeros are what pith-sparsify and the sparse kernels look at).
+  for (const onnx::SparseTensorProto &sparse : graph.sparse_initializer()) {
+    auto dense = densify(sparse);
+    if (!dense)
+      return dense.takeError();
+    *graph.add_initializer() = std::move(*dense);
+  }
+  graph.clear_sparse_initializer();
   for (onnx::TensorProto &tensor : *graph.mutable_initializer()) {
     TensorImportContext tensorContext{
         context, baseDirectory, options.inlineTensorElementLimit,
@@ -374,9 +437,6 @@ llvm::Error Importer::importInitializers(onnx::GraphProto &graph) {
     if (!scope.lookup(tensor.name()))
       scope.bind(tensor.name(), op.getResult());
   }
-  if (graph.sparse_initializer_size())
-    return error("sparse initializers are not supported (initializer '" +
-                 graph.sparse_initializer(0).values().name() + "')");
   return llvm::Error::success();
 }
 

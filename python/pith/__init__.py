@@ -146,9 +146,11 @@ class Model(_Handle):
         "weight_bytes", "macs", "flops", ...}}``."""
         return json.loads(self._get().report_json())
 
-    def save(self, path: PathLike) -> None:
-        """Writes standard ONNX to ``path`` (replaced atomically)."""
-        self._get().save(os.fspath(path))
+    def save(self, path: PathLike, *, sparse_initializers: bool = False) -> None:
+        """Writes standard ONNX to ``path`` (replaced atomically). With
+        ``sparse_initializers``, float weights with fewer than a third of
+        their elements nonzero are stored as ONNX sparse initializers."""
+        self._get().save(os.fspath(path), sparse_initializers)
 
     def to_bytes(self) -> bytes:
         """The model as serialized standard ONNX."""

@@ -194,9 +194,9 @@ NB_MODULE(_pith, m) {
              check(model.optimize(pass, passOptions, options));
            })
       .def("report_json", [](const Model &model) { return model.report().json; })
-      .def("save", [](const Model &model, const std::string &path) {
+      .def("save", [](const Model &model, const std::string &path, bool sparseInitializers) {
         nb::gil_scoped_release release;
-        check(model.save(path));
+        check(model.save(path, sparseInitializers));
       })
       .def("to_bytes", [](const Model &model) {
         std::optional<Result<std::string>> bytes;

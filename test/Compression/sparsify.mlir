@@ -47,6 +47,18 @@
 // UNSTRUCTURED-NEXT: 1000
 // UNSTRUCTURED-NEXT: 0100
 
+// Exported with sparse initializers: w (8 nonzeros of 32) is stored as
+// values + indices; onnx.checker accepts the file (not full_check: ONNX's
+// strict shape inference types a sparse initializer as a sparse tensor, which
+// no standard op takes), onnxruntime and Pith run it as the dense export.
+// RUN: pith-translate --export-onnx --sparse-initializers %t/u.mlir -o %t/u.sparse.onnx
+// RUN: %python -c "import onnx; m = onnx.load('%t/u.sparse.onnx'); onnx.checker.check_model(m); print('sparse', [(s.values.name, list(s.values.dims)) for s in m.graph.sparse_initializer], 'dense', sorted(t.name for t in m.graph.initializer))" | FileCheck %s --check-prefix=SPARSE-EXPORT
+// SPARSE-EXPORT: sparse [('w', [8])] dense ['batched', 'odd', 'wt']
+// RUN: %python -c "import numpy as np; a = dict(x=np.linspace(-1, 1, 32, dtype=np.float32).reshape(4, 8), b=np.ones((2, 3, 4), np.float32), odd_x=np.ones((4, 6), np.float32)); np.savez('%t/feeds.npz', **a); [np.save(f'%t/feed_{k}.npy', v) for k, v in a.items()]"
+// RUN: pith run %t/u.sparse.onnx --input x=%t/feed_x.npy --input b=%t/feed_b.npy --input odd_x=%t/feed_odd_x.npy --output-dir %t/sparse-out
+// RUN: %python %S/Inputs/pith_vs_onnxruntime.py %t/u.sparse.onnx %t/feeds.npz %t/sparse-out | FileCheck %s --check-prefix=ORT
+// RUN: %python %S/Inputs/pith_vs_onnxruntime.py %t/u.onnx %t/feeds.npz %t/sparse-out | FileCheck %s --check-prefix=ORT
+
 // block2x2 at 50%: of the eight 2x2 blocks, the four with the smallest sum
 // of squares (697, 783, 1139, 1500) are zeroed.
 // RUN: pith-opt %s --pith-sparsify="pattern=block2x2 sparsity=0.5 min-size=0 layers=w" -o %t/b.mlir

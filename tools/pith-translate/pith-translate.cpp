@@ -50,6 +50,10 @@ cl::opt<int64_t> externalDataThreshold(
     "external-data-threshold",
     cl::desc("Initializers of at least this many bytes go to external data"),
     cl::init(1024));
+cl::opt<bool> sparseInitializers(
+    "sparse-initializers",
+    cl::desc("Write float initializers with fewer than a third of their elements nonzero "
+             "as ONNX sparse initializers"));
 cl::opt<bool> noShapeInference(
     "no-shape-inference",
     cl::desc("Do not run ONNX shape inference to type intermediate values"));
@@ -99,6 +103,7 @@ int exportModel(mlir::MLIRContext &context) {
   options.textFormat = onnxText;
   options.externalDataFile = externalData;
   options.externalDataThreshold = externalDataThreshold;
+  options.sparseInitializers = sparseInitializers;
   if (Error err = pith::exportONNXFile(*module, outputPath, options))
     return fail(toString(std::move(err)));
   return 0;

@@ -126,9 +126,12 @@ int writeFile(llvm::StringRef path, llvm::StringRef text, llvm::StringRef option
 
 int driver::optimize(llvm::ArrayRef<const char *> args) {
   std::string input, output, pipeline, calibrationPath, reportPath;
+  bool sparseInitializers = false;
   for (size_t i = 0; i < args.size(); ++i) {
     llvm::StringRef arg = args[i];
-    if (arg == "-o" && i + 1 < args.size())
+    if (arg == "--sparse-initializers")
+      sparseInitializers = true;
+    else if (arg == "-o" && i + 1 < args.size())
       output = args[++i];
     else if (arg == "--pipeline" && i + 1 < args.size())
       pipeline = args[++i];
@@ -145,7 +148,7 @@ int driver::optimize(llvm::ArrayRef<const char *> args) {
   }
   if (input.empty() || output.empty() || pipeline.empty())
     return fail("usage: pith optimize IN.onnx -o OUT.onnx --pipeline 'PASS{opt=v},...' "
-                "[--calibration FILE.npz] [--report-json FILE.json]");
+                "[--calibration FILE.npz] [--report-json FILE.json] [--sparse-initializers]");
 
   auto model = api::Model::load(input);
   if (!model)
@@ -165,7 +168,7 @@ int driver::optimize(llvm::ArrayRef<const char *> args) {
   if (!reportPath.empty())
     if (int status = writeFile(reportPath, report.json, "--report-json"))
       return status;
-  if (api::Status status = model->save(output); !status)
+  if (api::Status status = model->save(output, sparseInitializers); !status)
     return fail(status.message());
   llvm::outs() << "wrote " << output << "\n";
   printCostComparison(costReportOf(before), costReportOf(report.cost), llvm::outs());

@@ -210,8 +210,10 @@ public:
   /// What the passes run so far reported, and the cost now.
   Report report() const;
 
-  /// Standard ONNX; the file is replaced atomically.
-  Status save(const std::string &path) const;
+  /// Standard ONNX; the file is replaced atomically. With
+  /// `sparseInitializers`, float weights with fewer than a third of their
+  /// elements nonzero are written as ONNX sparse initializers.
+  Status save(const std::string &path, bool sparseInitializers = false) const;
   Result<std::string> toBytes() const;
 
   /// Compiles a copy of the model as it is now.

@@ -27,6 +27,10 @@ struct ExportOptions {
   /// model would exceed protobuf's 2 GB limit, then "<model name>.data".
   std::string externalDataFile;
   int64_t externalDataThreshold = 1024;
+  /// Write float initializers that are mostly zeros as ONNX sparse
+  /// initializers (values and int64 linear indices) where that is smaller
+  /// than dense: fewer than a third of the elements nonzero.
+  bool sparseInitializers = false;
 };
 
 /// Writes `module` to `path` ("-" for stdout). The file appears only when
