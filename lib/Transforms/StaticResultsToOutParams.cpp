@@ -9,7 +9,9 @@
 #include "pith/Transforms/Passes.h"
 
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 namespace pith {
 #define GEN_PASS_DEF_STATICRESULTSTOOUTPARAMSPASS
@@ -19,9 +21,30 @@ namespace pith {
 using namespace mlir;
 
 namespace {
+/// A buffer returned as two outputs becomes one buffer and a copy: the
+/// promotion writes each output in place of the buffer that computed it,
+/// which one buffer cannot be twice (upstream then erases it twice).
+void copyRepeatedResults(ModuleOp module) {
+  module.walk([](func::ReturnOp ret) {
+    llvm::SmallPtrSet<Value, 8> seen;
+    OpBuilder b(ret);
+    for (OpOperand &operand : ret->getOpOperands()) {
+      Value value = operand.get();
+      auto type = dyn_cast<MemRefType>(value.getType());
+      if (!type || seen.insert(value).second || !type.hasStaticShape() ||
+          !type.getLayout().isIdentity())
+        continue;
+      Value copy = memref::AllocOp::create(b, ret.getLoc(), type);
+      memref::CopyOp::create(b, ret.getLoc(), value, copy);
+      operand.set(copy);
+    }
+  });
+}
+
 struct StaticResultsToOutParamsPass
     : public pith::impl::StaticResultsToOutParamsPassBase<StaticResultsToOutParamsPass> {
   void runOnOperation() override {
+    copyRepeatedResults(getOperation());
     bufferization::BufferResultsToOutParamsOpts options;
     options.modifyPublicFunctions = true;
     options.hoistStaticAllocs = true;
