@@ -83,7 +83,7 @@ class CapturedStderr:
 def linear_model(path):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
-    w = np.random.default_rng(0).standard_normal((K, N)).astype(np.float32) / np.sqrt(K)
+    w = (np.random.default_rng(0).standard_normal((K, N)) / np.sqrt(K)).astype(np.float32)
     graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "layer",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [ROWS, K])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [ROWS, N])],

@@ -208,10 +208,63 @@ const llvm::StringMap<Check> &checks() {
   }();
   return table;
 }
+/// Operands an operator's specification types with one type parameter T
+/// (all of them where empty): a MatMul of f32 by f64 is not ONNX.
+const llvm::StringMap<SmallVector<unsigned>> &sameTypeOperands() {
+  static const llvm::StringMap<SmallVector<unsigned>> table = [] {
+    llvm::StringMap<SmallVector<unsigned>> t;
+    for (StringRef name : {"MatMul", "Add", "Sub", "Mul", "Div", "PRelu", "Equal", "Less",
+                           "Greater", "LessOrEqual", "GreaterOrEqual"})
+      t[name] = {0, 1};
+    for (StringRef name : {"Gemm", "Conv", "ConvTranspose", "LayerNormalization"})
+      t[name] = {0, 1, 2};
+    for (StringRef name : {"Max", "Min", "Sum", "Mean", "Concat"})
+      t[name] = {};
+    t["Where"] = {1, 2};
+    return t;
+  }();
+  return table;
+}
+
+/// The element type of a present, typed tensor operand (null otherwise).
+Type elementTypeOf(Value value) {
+  auto shaped = llvm::dyn_cast<ShapedType>(value.getType());
+  return shaped ? shaped.getElementType() : Type();
+}
+
+LogicalResult checkSameElementType(Operation *op, StringRef onnxOpType) {
+  auto it = sameTypeOperands().find(onnxOpType);
+  if (it == sameTypeOperands().end())
+    return success();
+  SmallVector<unsigned> indices(it->second);
+  if (indices.empty())
+    for (unsigned i = 0; i < op->getNumOperands(); ++i)
+      indices.push_back(i);
+  std::optional<unsigned> first;
+  for (unsigned i : indices) {
+    if (i >= op->getNumOperands())
+      continue;
+    Type type = elementTypeOf(op->getOperand(i));
+    if (!type)
+      continue;
+    if (!first) {
+      first = i;
+      continue;
+    }
+    Type expected = elementTypeOf(op->getOperand(*first));
+    if (type != expected)
+      return op->emitOpError() << "operand " << i << " has element type " << type
+                               << " but operand " << *first << " has " << expected << ": "
+                               << onnxOpType << " takes one type for both";
+  }
+  return success();
+}
 } // namespace
 
 LogicalResult pith::ONNX::verifyOperatorSemantics(Operation *op,
                                                   StringRef onnxOpType) {
+  if (failed(checkSameElementType(op, onnxOpType)))
+    return failure();
   auto it = checks().find(onnxOpType);
   return it == checks().end() ? success() : it->second(op);
 }

@@ -428,3 +428,20 @@ func.func @names_not_strings(%x: tensor<2xf32>) -> tensor<2xf32> {
   %0 = onnx.Relu(%x) {onnx.names = [1]} : (tensor<2xf32>) -> tensor<2xf32>
   return %0 : tensor<2xf32>
 }
+
+// -----
+
+// Operands the specification types with one parameter T must agree.
+func.func @matmul_mixed_types(%a: tensor<2x3xf32>, %b: tensor<3x4xf64>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'onnx.MatMul' op operand 1 has element type 'f64' but operand 0 has 'f32': MatMul takes one type for both}}
+  %0 = onnx.MatMul(%a, %b) : (tensor<2x3xf32>, tensor<3x4xf64>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @concat_mixed_types(%a: tensor<2xf32>, %b: tensor<2xf16>) -> tensor<4xf32> {
+  // expected-error @+1 {{'onnx.Concat' op operand 1 has element type 'f16' but operand 0 has 'f32'}}
+  %0 = onnx.Concat(%a, %b) {axis = 0 : i64} : (tensor<2xf32>, tensor<2xf16>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
