@@ -319,12 +319,3 @@ extern "C" void _mlir_ciface_pith_kernel_sparse_matmul_f32(void *aDescriptor, vo
   std::lock_guard<std::mutex> lock(cacheMutex());
   cache()[keyOf(*b)].choices[rows] = chosen;
 }
-
-extern "C" int32_t pith_kernel_sparse_matmul_choice(const void *weight, int64_t rows) {
-  std::lock_guard<std::mutex> lock(cacheMutex());
-  for (const auto &[key, entry] : cache())
-    if (reinterpret_cast<const void *>(key[0]) == weight)
-      if (auto it = entry.choices.find(rows); it != entry.choices.end())
-        return it->second == Choice::Sparse ? 1 : 0;
-  return -1;
-}
