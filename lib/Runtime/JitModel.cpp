@@ -21,6 +21,7 @@
 #include "llvm/Target/TargetMachine.h"
 
 #include <chrono>
+#include <functional>
 
 using namespace mlir;
 using namespace pith;
@@ -98,8 +99,13 @@ JitModel::fromLowered(llvm::Expected<std::unique_ptr<LoweredModel>> lowered,
   if (!machine)
     return error(path + ": " + llvm::toString(machine.takeError()));
   ExecutionEngineOptions options;
-  options.transformer = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
-                                                  machine->get());
+  // ExecutionEngineOptions::transformer is a function_ref: the optimizer it
+  // refers to must outlive ExecutionEngine::create (a temporary bound to it
+  // left the JIT code unoptimized, several times slower than the same
+  // module compiled ahead of time).
+  std::function<llvm::Error(llvm::Module *)> optimize =
+      makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, machine->get());
+  options.transformer = optimize;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   // Resolve the kernels in their library by path, not among the process's
   // global symbols: a host that loaded Pith with RTLD_LOCAL (Python
