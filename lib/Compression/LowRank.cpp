@@ -216,15 +216,6 @@ void factorConvolution(ModuleOp module, Candidate &c, const Matrix &left, const 
   ParameterOp(c.layer.weight).erase();
 }
 
-/// A node without a weight to name it by: its ONNX name, or where it is.
-std::string describeNode(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return "node '" + name.getName().str() + "'";
-  if (auto file = dyn_cast<FileLineColLoc>(loc))
-    return llvm::formatv("the node at {0}:{1}:{2}", file.getFilename(), file.getLine(),
-                         file.getColumn());
-  return "a node";
-}
 
 struct LowRankPass : public pith::impl::LowRankPassBase<LowRankPass> {
   using LowRankPassBase::LowRankPassBase;

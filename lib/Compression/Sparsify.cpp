@@ -110,15 +110,6 @@ struct Candidate {
   int64_t reductionIndex(int64_t flat) const { return (flat / inner) % length; }
 };
 
-std::string describeNode(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return "node '" + name.getName().str() + "'";
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << "the node at " << loc;
-  return text;
-}
-
 /// Scores of every element of `c`'s weight.
 std::vector<double> scoresOf(const Candidate &c) {
   std::vector<double> scores(c.size());

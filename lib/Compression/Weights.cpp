@@ -162,3 +162,12 @@ std::string compression::formatBytes(int64_t bytes) {
     return llvm::formatv("{0:f1} kB", bytes / 1e3).str();
   return std::to_string(bytes) + " B";
 }
+
+std::string compression::describeNode(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return "node '" + name.getName().str() + "'";
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    return llvm::formatv("the node at {0}:{1}:{2}", file.getFilename(), file.getLine(),
+                         file.getColumn());
+  return "a node";
+}

@@ -77,6 +77,9 @@ void appendReport(mlir::ModuleOp module, llvm::StringRef pass,
 /// "1.23 MB", "4.0 kB", "512 B".
 std::string formatBytes(int64_t bytes);
 
+/// A node without a weight to name it by: its ONNX name, or where it is.
+std::string describeNode(mlir::Location loc);
+
 } // namespace pith::compression
 
 #endif // PITH_LIB_COMPRESSION_WEIGHTS_H

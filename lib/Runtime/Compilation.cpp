@@ -10,8 +10,6 @@
 
 #include "pith/Runtime/Compilation.h"
 
-#include <cstring>
-
 #include "ONNX/ONNXOps.h"
 #include "pith/Conversion/Passes.h"
 #include "pith/Import/ONNXImporter.h"

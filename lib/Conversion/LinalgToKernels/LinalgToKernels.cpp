@@ -406,33 +406,19 @@ bool isSparseWeight(Value value) {
   return zeros && zeros.getValueAsDouble() >= pith::kSparseWeightFrom;
 }
 
-/// Pattern: linalg.matmul(A, B) -> C, B a mostly-zero weight ==> call
-/// @pith_kernel_sparse_matmul_f32(A, B (a transposed view if read so), C),
-/// which packs B's nonzeros once and measures itself against the dense
-/// kernel.
-void sparseMatmulToCall(ModuleOp module, linalg::MatmulOp op) {
+/// Replaces `op` by a call to `kernel`(A, B as the matmul reads it (a
+/// transposed view for A[m,k] * B[n,k]), C), all passed strided:
+/// - @pith_kernel_matmul_strided_f32 for a matmul reading B transposed: the
+///   kernel reads B through strides, no transposed copy is made;
+/// - @pith_kernel_sparse_matmul_f32 for a mostly-zero weight B: it packs B's
+///   nonzeros once and measures itself against the dense kernel.
+void stridedMatmulToCall(ModuleOp module, linalg::MatmulOp op, StringRef kernel) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   SmallVector<Value> args;
   for (Value operand : {op.getDpsInputs()[0], pith::kernels::rhsAsRead(b, op), op.getDpsInits()[0]})
     args.push_back(pith::kernels::toStrided(b, loc, operand));
-  func::FuncOp decl = kernelDecl(module, "pith_kernel_sparse_matmul_f32",
-                                 ValueRange(args).getTypes());
-  func::CallOp::create(b, loc, decl, args);
-  op->erase();
-}
-
-/// Pattern: linalg.matmul{A[m,k] * B[n,k]} ==> call
-/// @pith_kernel_matmul_strided_f32(A, transpose view of B, C): the kernel
-/// reads B through strides, no transposed copy is made.
-void transposedMatmulToCall(ModuleOp module, linalg::MatmulOp op) {
-  OpBuilder b(op);
-  Location loc = op.getLoc();
-  SmallVector<Value> args;
-  for (Value operand : {op.getDpsInputs()[0], pith::kernels::rhsAsRead(b, op), op.getDpsInits()[0]})
-    args.push_back(pith::kernels::toStrided(b, loc, operand));
-  func::FuncOp decl = kernelDecl(module, "pith_kernel_matmul_strided_f32",
-                                 ValueRange(args).getTypes());
+  func::FuncOp decl = kernelDecl(module, kernel, ValueRange(args).getTypes());
   func::CallOp::create(b, loc, decl, args);
   op->erase();
 }
@@ -478,9 +464,9 @@ struct LinalgToKernelCallsPass
     for (Operation *op : matmuls)
       replaceWithCall(module, op, "pith_kernel_matmul_f32", {});
     for (linalg::MatmulOp op : transposedMatmuls)
-      transposedMatmulToCall(module, op);
+      stridedMatmulToCall(module, op, "pith_kernel_matmul_strided_f32");
     for (linalg::MatmulOp op : sparseMatmuls)
-      sparseMatmulToCall(module, op);
+      stridedMatmulToCall(module, op, "pith_kernel_sparse_matmul_f32");
     // Pattern: linalg.batch_matmul ==> call @pith_kernel_batch_matmul_f32
     for (Operation *op : batchMatmuls)
       replaceWithCall(module, op, "pith_kernel_batch_matmul_f32", {});
