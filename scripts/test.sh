@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs and builds Pith (scripts/setup.sh), then runs every test suite:
 # lit + FileCheck, GoogleTest (ctest), pytest, the ONNX conformance round
-# trip over Debian's libonnx-testdata, and the same models compiled and run
-# on the CPU against their expected outputs, and `pip install .` of the
-# Python package from a fresh clone into a fresh virtual environment. Ends
+# trip over Debian's libonnx-testdata, the same models compiled and run on
+# the CPU against their expected outputs and compiled for the NVIDIA GPU
+# (compile only: no GPU needed), and `pip install .` of the Python package
+# from a fresh clone into a fresh virtual environment. Ends
 # with each runner's summary line; exits non-zero if any suite failed.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +32,7 @@ run_suite pytest .venv/bin/python -m pytest test/python -q -p no:cacheprovider
 run_suite conformance .venv/bin/python test/conformance/roundtrip.py
 run_suite conformance-text .venv/bin/python test/conformance/roundtrip.py --via-text
 run_suite codegen .venv/bin/python test/conformance/run_models.py
+run_suite gpu-compile .venv/bin/python test/conformance/gpu_models.py --compile-only
 run_suite python-package bash scripts/test_python_package.sh
 
 echo
@@ -41,6 +43,7 @@ grep -hE "(passed|failed|error).* in [0-9.]+s" "$LOGS/pytest.log" | tail -1 | se
 grep -hE "^conformance:" "$LOGS/conformance.log" | sed 's/^conformance:/conformance (via MLIR bytecode):/'
 grep -hE "^conformance:" "$LOGS/conformance-text.log" | sed 's/^conformance:/conformance (via MLIR text):/'
 grep -hE "^codegen:" "$LOGS/codegen.log"
+grep -hE "^gpu-compile:" "$LOGS/gpu-compile.log"
 grep -hE "^python-package: (passed|installed|pip install . failed)" "$LOGS/python-package.log"
 if ((${#failed[@]})); then
   echo "FAILED suites: ${failed[*]}"

@@ -62,6 +62,10 @@ const int64_t *pithModelOutputShape(const PithModel *model, int64_t index);
  *  run needs besides inputs, outputs and weights. */
 int64_t pithModelPeakIntermediateBytes(const PithModel *model);
 
+/** Where the model runs: "cpu", or for a model compiled with --target cuda
+ *  "cuda: " and the GPU's name and architecture. */
+const char *pithModelDevice(const PithModel *model);
+
 /** Runs the model. Inputs are checked against the model's data types and
  *  shapes (a -1 dimension takes any size: a model with symbolic dimensions
  *  is compiled once and runs at every size). Outputs must be allocated by

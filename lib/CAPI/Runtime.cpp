@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <string>
@@ -29,8 +30,40 @@
 using namespace pith;
 
 
+/// A model compiled for cuda: its weights, arena, inputs and outputs in GPU
+/// memory, through the functions of libpith_cuda_runtime.so (which the
+/// model library links; found with dlsym, so this runtime needs no CUDA).
+struct DeviceModel {
+  int (*initialize)() = nullptr;
+  const char *(*takeError)() = nullptr;
+  const char *(*deviceName)() = nullptr;
+  void *(*alloc)(uint64_t) = nullptr;
+  void (*free)(void *) = nullptr;
+  void (*toDevice)(void *, const void *, uint64_t) = nullptr;
+  void (*toHost)(void *, const void *, uint64_t) = nullptr;
+  void (*setMath)(int32_t) = nullptr;
+  int32_t math = 0;
+  std::string description; // "cuda: <device name>"
+  void *weights = nullptr, *arena = nullptr;
+  std::vector<void *> inputs, outputs;
+  /// Buffers are the model's own: one run at a time.
+  std::mutex running;
+
+  ~DeviceModel() {
+    if (!free)
+      return;
+    for (void *buffer : inputs)
+      free(buffer);
+    for (void *buffer : outputs)
+      free(buffer);
+    free(weights);
+    free(arena);
+  }
+};
+
 struct PithModel {
   void *library = nullptr;
+  std::unique_ptr<DeviceModel> device;
   PackedEntry entry = nullptr;
   ModelMetadata metadata;
   const char *weights = nullptr;
@@ -38,6 +71,7 @@ struct PithModel {
   std::unique_ptr<ArenaPool> arenas;
 
   ~PithModel() {
+    device.reset(); // before the library (and the GPU runtime) goes
     if (weights) {
       // The kernels (linked by the model library) may hold reordered copies
       // of these weights, keyed by address.
@@ -80,6 +114,97 @@ std::string check(const char *role, const ModelMetadata::Value &value,
   if (!tensor.data)
     return what + " has no data";
   return "";
+}
+unsigned elementBytes(int32_t dataType) {
+  switch (dataType) {
+  case 1: case 6: case 12: return 4;    // float, int32, uint32
+  case 7: case 11: case 13: return 8;   // int64, double, uint64
+  case 10: case 16: case 5: case 4: return 2; // float16, bfloat16, int16, uint16
+  default: return 1;                    // int8, uint8, bool, ...
+  }
+}
+
+uint64_t bytesOf(const ModelMetadata::Value &value) {
+  uint64_t count = 1;
+  for (int64_t d : value.shape)
+    count *= static_cast<uint64_t>(d);
+  return count * elementBytes(value.dataType);
+}
+
+/// Opens the GPU runtime the library links, uploads the weights once and
+/// allocates every buffer a run needs.
+std::string prepareDevice(PithModel &model, const std::string &libraryPath) {
+  auto device = std::make_unique<DeviceModel>();
+  DeviceModel &d = *device;
+  auto find = [&](auto &slot, const char *name) {
+    slot = reinterpret_cast<std::remove_reference_t<decltype(slot)>>(dlsym(model.library, name));
+    return slot != nullptr;
+  };
+  if (!find(d.initialize, "pith_cuda_initialize") || !find(d.takeError, "pith_cuda_take_error") ||
+      !find(d.deviceName, "pith_cuda_device_name") || !find(d.alloc, "pith_cuda_alloc") ||
+      !find(d.free, "pith_cuda_free") || !find(d.toDevice, "pith_cuda_to_device") ||
+      !find(d.toHost, "pith_cuda_to_host") || !find(d.setMath, "pith_cuda_set_math"))
+    return libraryPath + ": compiled for cuda but Pith's GPU runtime is missing";
+  const char *maths[] = {"fp32", "tf32", "fp16", "bf16"};
+  auto math = std::find(std::begin(maths), std::end(maths), model.metadata.gpuMath);
+  if (math == std::end(maths))
+    return libraryPath + ": unknown GPU math '" + model.metadata.gpuMath + "'";
+  d.math = static_cast<int32_t>(math - std::begin(maths));
+  // The library's constructor loaded its kernels: that too may have failed.
+  int status = d.initialize();
+  std::string problem = d.takeError();
+  if (status != 0 || !problem.empty())
+    return libraryPath + ": " + problem;
+  d.description = std::string("cuda: ") + d.deviceName();
+  d.weights = d.alloc(model.weightsSize);
+  d.arena = d.alloc(model.metadata.arenaBytes);
+  for (const auto &input : model.metadata.inputs)
+    d.inputs.push_back(d.alloc(bytesOf(input)));
+  for (const auto &output : model.metadata.outputs)
+    d.outputs.push_back(d.alloc(bytesOf(output)));
+  d.toDevice(d.weights, model.weights, model.weightsSize);
+  problem = d.takeError();
+  model.device = std::move(device);
+  return problem.empty() ? "" : libraryPath + ": " + problem;
+}
+
+/// Runs a cuda model: inputs to its device buffers, the graph on device
+/// memory, outputs back (every shape is static). Host<->device copies
+/// happen only here, at the model's boundary.
+PithStatus *runOnDevice(PithModel *model, const PithTensor *inputs, PithTensor *outputs,
+                        bool callerAllocates) {
+  const ModelMetadata &meta = model->metadata;
+  DeviceModel &d = *model->device;
+  for (size_t i = 0; i < meta.inputs.size(); ++i)
+    if (std::string problem = check("input", meta.inputs[i], inputs[i]); !problem.empty())
+      return fail(problem);
+  if (callerAllocates)
+    for (size_t i = 0; i < meta.outputs.size(); ++i)
+      if (std::string problem = check("output", meta.outputs[i], outputs[i]);
+          !problem.empty())
+        return fail(problem);
+  std::lock_guard<std::mutex> lock(d.running);
+  std::vector<std::vector<int64_t>> descriptors;
+  for (size_t i = 0; i < meta.inputs.size(); ++i) {
+    d.toDevice(d.inputs[i], inputs[i].data, bytesOf(meta.inputs[i]));
+    descriptors.push_back(makeDescriptor(d.inputs[i], meta.inputs[i].shape));
+  }
+  for (const auto &weight : meta.weights)
+    descriptors.push_back(
+        makeDescriptor(static_cast<char *>(d.weights) + weight.offset, weight.shape));
+  for (size_t i = 0; i < meta.outputs.size(); ++i)
+    descriptors.push_back(makeDescriptor(d.outputs[i], meta.outputs[i].shape));
+  descriptors.push_back(makeDescriptor(d.arena, {meta.arenaBytes}));
+  std::vector<void *> pointers;
+  for (auto &desc : descriptors)
+    pointers.push_back(desc.data());
+  d.setMath(d.math);
+  model->entry(pointers.data());
+  for (size_t i = 0; i < meta.outputs.size(); ++i)
+    d.toHost(outputs[i].data, d.outputs[i], bytesOf(meta.outputs[i]));
+  if (std::string problem = d.takeError(); !problem.empty())
+    return fail(problem);
+  return nullptr;
 }
 } // namespace
 
@@ -130,7 +255,12 @@ PithStatus *pithModelLoad(const char *libraryPath, const char *weightsPath,
   for (const auto &weight : model->metadata.weights)
     if (weight.offset + weight.bytes > model->weightsSize)
       return fail(weights + ": weight '" + weight.name + "' lies beyond the file");
-  model->arenas = std::make_unique<ArenaPool>(model->metadata.arenaBytes);
+  if (model->metadata.target == "cuda") {
+    if (std::string problem = prepareDevice(*model, libraryPath); !problem.empty())
+      return fail(problem);
+  } else {
+    model->arenas = std::make_unique<ArenaPool>(model->metadata.arenaBytes);
+  }
   *out = model.release();
   return nullptr;
 }
@@ -167,17 +297,13 @@ int64_t pithModelPeakIntermediateBytes(const PithModel *m) {
   return m->metadata.arenaBytes;
 }
 
+const char *pithModelDevice(const PithModel *m) {
+  return m->device ? m->device->description.c_str() : "cpu";
+}
+
 } // extern "C"
 
 namespace {
-unsigned elementBytes(int32_t dataType) {
-  switch (dataType) {
-  case 1: case 6: case 12: return 4;    // float, int32, uint32
-  case 7: case 11: case 13: return 8;   // int64, double, uint64
-  case 10: case 16: case 5: case 4: return 2; // float16, bfloat16, int16, uint16
-  default: return 1;                    // int8, uint8, bool, ...
-  }
-}
 
 /// Runs the model. Outputs with a static shape are written into
 /// `outputs[i].data` directly; the others come back from the graph and are
@@ -193,6 +319,8 @@ PithStatus *run(PithModel *model, const PithTensor *inputs, int64_t numInputs,
                 " inputs and " + std::to_string(meta.outputs.size()) +
                 " outputs, got " + std::to_string(numInputs) + " and " +
                 std::to_string(numOutputs));
+  if (model->device)
+    return runOnDevice(model, inputs, outputs, callerAllocates);
   std::vector<std::vector<int64_t>> descriptors;
   auto add = [&](const void *data, const int64_t *shape, int64_t rank) {
     descriptors.push_back(makeDescriptor(data, std::vector<int64_t>(shape, shape + rank)));

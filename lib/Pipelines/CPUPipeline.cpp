@@ -24,11 +24,17 @@
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
+using namespace pith;
 
-void pith::buildCPUBufferizePipeline(OpPassManager &pm) {
+/// Shared by the CPU and GPU pipelines. Channels-last convolutions and the
+/// fused factored-matmul kernel are CPU choices: cuDNN takes NCHW, and on
+/// the GPU a factored layer is two cuBLAS GEMMs.
+static void buildBufferizePipeline(OpPassManager &pm, bool forCPU) {
   pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createConvolutionsToNHWCPass());
-  pm.addPass(createCanonicalizerPass());
+  if (forCPU) {
+    pm.addNestedPass<func::FuncOp>(createConvolutionsToNHWCPass());
+    pm.addPass(createCanonicalizerPass());
+  }
   pm.addNestedPass<func::FuncOp>(createFuseElementwisePass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
@@ -37,12 +43,16 @@ void pith::buildCPUBufferizePipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createStaticResultsToOutParamsPass());
   // A low-rank layer's x . U then needs no buffer of its own.
-  pm.addPass(createFuseFactoredMatmulsPass());
+  if (forCPU)
+    pm.addPass(createFuseFactoredMatmulsPass());
   // Statically sized intermediates share one arena; what remains (dynamic
   // sizes) is freed by the deallocation pipeline.
   pm.addNestedPass<func::FuncOp>(createPlanBuffersPass());
   bufferization::buildBufferDeallocationPipeline(pm);
 }
+
+void pith::buildCPUBufferizePipeline(OpPassManager &pm) { buildBufferizePipeline(pm, true); }
+void pith::buildCUDABufferizePipeline(OpPassManager &pm) { buildBufferizePipeline(pm, false); }
 
 void pith::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
   // Matmuls and convolutions run in tuned kernels; the rest becomes loops,
@@ -101,6 +111,18 @@ void pith::registerPipelines() {
       "Bufferize linalg on tensors, outputs as out-parameters, intermediates "
       "in a planned arena (the middle of pith-cpu-pipeline)",
       buildCPUBufferizePipeline);
+  PassPipelineRegistration<CUDAPipelineOptions>(
+      "pith-cuda-pipeline", "Lower the onnx dialect to LLVM and GPU code for NVIDIA GPUs",
+      buildCUDAPipeline);
+  PassPipelineRegistration<>(
+      "pith-cuda-bufferize",
+      "Bufferize for the GPU pipeline (NCHW convolutions, one arena)",
+      buildCUDABufferizePipeline);
+  PassPipelineRegistration<CUDAPipelineOptions>(
+      "pith-cuda-lower-to-llvm",
+      "Lower bufferized linalg to cuBLAS/cuDNN calls, GPU kernels (PTX, "
+      "cubins, fatbin) and host code in the LLVM dialect",
+      buildCUDALowerToLLVMPipeline);
   PassPipelineRegistration<>(
       "pith-cpu-lower-to-llvm",
       "Lower bufferized linalg to the LLVM dialect (the end of "

@@ -138,13 +138,29 @@ std::unique_ptr<LoweredModel> emptyModel() {
 
 llvm::Expected<std::unique_ptr<LoweredModel>>
 lowerImported(std::unique_ptr<LoweredModel> model, llvm::StringRef path,
+              const CompileTarget &target,
               const std::map<std::string, std::vector<int64_t>> &inputShapes);
 } // namespace
 
+std::string CompileTarget::parse(llvm::StringRef target, llvm::StringRef gpuMath,
+                                 CompileTarget &out) {
+  if (target == "cpu")
+    out.kind = Kind::CPU;
+  else if (target == "cuda")
+    out.kind = Kind::CUDA;
+  else
+    return "unknown target '" + target.str() + "' (cpu or cuda)";
+  if (!llvm::is_contained({"fp32", "tf32", "fp16", "bf16"}, gpuMath))
+    return "unknown GPU math '" + gpuMath.str() + "' (fp32, tf32, fp16 or bf16)";
+  if (out.kind == Kind::CPU && gpuMath != "fp32")
+    return "--gpu-math applies to --target cuda only";
+  out.gpuMath = gpuMath.str();
+  return "";
+}
+
 llvm::Expected<std::unique_ptr<LoweredModel>>
-pith::lowerONNXFileForCPU(
-    llvm::StringRef path,
-    const std::map<std::string, std::vector<int64_t>> &inputShapes) {
+pith::lowerONNXFile(llvm::StringRef path, const CompileTarget &target,
+                    const std::map<std::string, std::vector<int64_t>> &inputShapes) {
   std::unique_ptr<LoweredModel> model = emptyModel();
   ImportOptions options;
   options.inputShapes = inputShapes;
@@ -152,7 +168,14 @@ pith::lowerONNXFileForCPU(
   if (!imported)
     return imported.takeError();
   model->module = std::move(*imported);
-  return lowerImported(std::move(model), path, inputShapes);
+  return lowerImported(std::move(model), path, target, inputShapes);
+}
+
+llvm::Expected<std::unique_ptr<LoweredModel>>
+pith::lowerONNXFileForCPU(
+    llvm::StringRef path,
+    const std::map<std::string, std::vector<int64_t>> &inputShapes) {
+  return lowerONNXFile(path, CompileTarget(), inputShapes);
 }
 
 llvm::Expected<std::unique_ptr<LoweredModel>>
@@ -167,13 +190,15 @@ pith::lowerONNXBytesForCPU(
   if (!imported)
     return imported.takeError();
   model->module = std::move(*imported);
-  return lowerImported(std::move(model), displayName, inputShapes);
+  return lowerImported(std::move(model), displayName, CompileTarget(), inputShapes);
 }
 
 namespace {
 llvm::Expected<std::unique_ptr<LoweredModel>>
 lowerImported(std::unique_ptr<LoweredModel> model, llvm::StringRef path,
+              const CompileTarget &target,
               const std::map<std::string, std::vector<int64_t>> &inputShapes) {
+  bool cuda = target.kind == CompileTarget::Kind::CUDA;
   auto funcs = llvm::to_vector(model->module->getOps<func::FuncOp>());
   if (funcs.size() != 1)
     return error(path + ": expected one graph");
@@ -217,6 +242,17 @@ lowerImported(std::unique_ptr<LoweredModel> model, llvm::StringRef path,
     auto name = func.getResultAttrOfType<StringAttr>(i, ONNX::attrs::kName);
     meta.outputs.push_back(valueOf(name ? name.getValue() : "", type));
   }
+  if (cuda) {
+    // Device buffers are planned and allocated before the run: every size
+    // must be known.
+    for (const auto &values : {meta.inputs, meta.outputs})
+      for (const ModelMetadata::Value &value : values)
+        if (llvm::is_contained(value.shape, -1))
+          return error(path + ": --target cuda needs static shapes; '" + value.name +
+                       "' has a symbolic dimension (fix inputs with --input-shape NAME=DIMS)");
+    meta.target = "cuda";
+    meta.gpuMath = target.gpuMath;
+  }
 
   PassManager convert(model->context.get());
   convert.addPass(createConvertONNXToLinalgPass());
@@ -246,14 +282,23 @@ lowerImported(std::unique_ptr<LoweredModel> model, llvm::StringRef path,
   }
 
   PassManager bufferize(model->context.get());
-  buildCPUBufferizePipeline(bufferize);
+  if (cuda)
+    buildCUDABufferizePipeline(bufferize);
+  else
+    buildCPUBufferizePipeline(bufferize);
   if (llvm::Error err = runPasses(bufferize, *model->module, path))
     return std::move(err);
   if (auto bytes = func->getAttrOfType<IntegerAttr>("pith.arena_bytes"))
     meta.arenaBytes = bytes.getInt();
 
   PassManager lower(model->context.get());
-  buildCPULowerToLLVMPipeline(lower);
+  if (cuda) {
+    CUDAPipelineOptions options;
+    options.chips = llvm::ArrayRef<std::string>(target.chips);
+    buildCUDALowerToLLVMPipeline(lower, options);
+  } else {
+    buildCPULowerToLLVMPipeline(lower);
+  }
   if (llvm::Error err = runPasses(lower, *model->module, path))
     return std::move(err);
   addPackedEntry(*model->module);

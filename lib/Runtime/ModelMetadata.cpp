@@ -73,6 +73,7 @@ uint64_t pith::fnv1a(const void *data, uint64_t size, uint64_t hash) {
 std::string ModelMetadata::serialize() const {
   std::ostringstream os;
   os << "pith-model 1\nhash " << weightsHash << "\narena " << arenaBytes << "\n";
+  os << "target " << target << "\ngpu-math " << gpuMath << "\n";
   for (const Value &v : inputs) {
     os << "input " << encode(v.name) << ' ' << v.dataType;
     writeShape(os, v.shape);
@@ -105,6 +106,10 @@ std::string ModelMetadata::parse(const std::string &text) {
       ok = static_cast<bool>(is >> weightsHash);
     } else if (kind == "arena") {
       ok = static_cast<bool>(is >> arenaBytes);
+    } else if (kind == "target") {
+      ok = static_cast<bool>(is >> target) && (target == "cpu" || target == "cuda");
+    } else if (kind == "gpu-math") {
+      ok = static_cast<bool>(is >> gpuMath);
     } else if (kind == "input" || kind == "output") {
       Value v;
       ok = (is >> name >> v.dataType) && readShape(is, v.shape);

@@ -44,6 +44,17 @@ llvm::Expected<std::string> pith::kernelsLibraryPath() {
   return std::string(kernels.dli_fname);
 }
 
+llvm::Expected<std::string> pith::cudaRuntimeLibraryPath() {
+  auto kernels = kernelsLibraryPath();
+  if (!kernels)
+    return kernels.takeError();
+  llvm::SmallString<256> path(llvm::sys::path::parent_path(*kernels));
+  llvm::sys::path::append(path, "libpith_cuda_runtime.so");
+  if (!llvm::sys::fs::exists(path))
+    return error("cannot find " + path + " (Pith's GPU runtime)");
+  return std::string(path);
+}
+
 llvm::Error pith::writeWeightsFile(LoweredModel &model, llvm::StringRef path) {
   uint64_t hash = fnv1a(nullptr, 0);
   for (auto [weight, data] : llvm::zip(model.metadata.weights, model.weightData)) {
@@ -130,9 +141,10 @@ llvm::Error pith::emitSharedLibrary(LoweredModel &model, llvm::StringRef path) {
   // Link to a temporary name, then rename: no partial library on failure.
   llvm::SmallString<256> temporary(path);
   temporary += ".tmp";
-  // Generated code calls the kernels library: link it where this process
-  // found it.
-  auto kernels = kernelsLibraryPath();
+  // Generated code calls the kernels library (the GPU runtime for cuda):
+  // link it where this process found it.
+  auto kernels = model.metadata.target == "cuda" ? cudaRuntimeLibraryPath()
+                                                 : kernelsLibraryPath();
   if (!kernels)
     return kernels.takeError();
   std::string kernelsPath = *kernels;

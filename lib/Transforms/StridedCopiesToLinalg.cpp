@@ -28,10 +28,11 @@ bool isContiguous(Value value) {
 
 struct StridedCopiesToLinalgPass
     : public pith::impl::StridedCopiesToLinalgPassBase<StridedCopiesToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
-    getOperation().walk([](memref::CopyOp copy) {
+    getOperation().walk([&](memref::CopyOp copy) {
       Value source = copy.getSource(), target = copy.getTarget();
-      if ((isContiguous(source) && isContiguous(target)) ||
+      if ((!allCopies && isContiguous(source) && isContiguous(target)) ||
           !isa<MemRefType>(source.getType()) || !isa<MemRefType>(target.getType()))
         return;
       OpBuilder b(copy);

@@ -24,8 +24,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 
 REPO = Path(__file__).resolve().parents[2]
 DATA_ROOT = Path("/usr/share/libonnx-testdata/data")
@@ -74,6 +72,10 @@ def compare(name, expected, actual):
 
 def check_model(key, model_dir, pith):
     """Returns (key, op types, reason or "")."""
+    # Imported here, not at the top: gpu_models.py imports this module on GPU
+    # machines where onnx may be missing.
+    import onnx
+    from onnx import numpy_helper
     try:
         model = onnx.load(str(model_dir / "model.onnx"))
     except Exception as e:  # a model onnx cannot load is not a Pith failure

@@ -3,8 +3,11 @@
 //   pith inspect MODEL.onnx     what a model contains: opsets, interface,
 //                               operators, parameters
 //   pith run MODEL.onnx --input NAME=FILE.npy|.pb ... [--output-dir DIR]
-//                               compile in process for the CPU and run
-//   pith compile MODEL.onnx -o OUT.so
+//            [--target cpu|cuda] [--gpu-math fp32|tf32|fp16|bf16]
+//                               compile in process (JIT on the CPU; for cuda
+//                               a library in a temporary directory) and run
+//   pith compile MODEL.onnx -o OUT.so [--target cpu|cuda] [--gpu-math M]
+//            [--input-shape NAME=D1xD2...]...
 //                               ahead of time: OUT.so + OUT.so.weights, run
 //                               through the C API (include/pith-c/Runtime.h)
 //   pith report MODEL.onnx [--json] [--html FILE] [--compare OTHER.onnx]
@@ -24,6 +27,7 @@
 #include "pith/InitAll.h"
 #include "pith/Runtime/Compilation.h"
 #include "pith/Runtime/JitModel.h"
+#include "pith/Runtime/LibraryModel.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -50,7 +54,10 @@ const char *kUsage = "usage: pith <command> [args]\n"
                      "run, write one .npy per output\n"
                      "                       (--repeat N: median of N runs "
                      "after a warm-up)\n"
-                     "  compile MODEL.onnx -o OUT.so\n"
+                     "                       (--target cuda [--gpu-math fp32|tf32|"
+                     "fp16|bf16]: on an NVIDIA GPU)\n"
+                     "  compile MODEL.onnx -o OUT.so [--target cpu|cuda] "
+                     "[--gpu-math M] [--input-shape NAME=D1xD2...]\n"
                      "                       shared library + OUT.so.weights "
                      "for the C API\n"
                      "  report MODEL.onnx [--json] [--html FILE] [--compare OTHER.onnx]\n"
@@ -86,8 +93,15 @@ std::string fileNameFor(llvm::StringRef name) {
   return file.empty() ? "output" : file;
 }
 
+/// Runs `model` (a JitModel or a LibraryModel) on the inputs `pith run`
+/// was given and writes its outputs.
+template <typename Model>
+int runCompiled(Model &model, const std::string &modelPath,
+                std::map<std::string, pith::HostTensor> &tensors, int repeat,
+                const std::string &outputDir);
+
 int run(llvm::ArrayRef<const char *> args) {
-  std::string modelPath, outputDir = ".";
+  std::string modelPath, outputDir = ".", targetName = "cpu", gpuMath = "fp32";
   int repeat = 1;
   std::vector<std::pair<std::string, std::string>> inputFiles;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -104,6 +118,10 @@ int run(llvm::ArrayRef<const char *> args) {
     } else if (arg == "--repeat" && i + 1 < args.size()) {
       if (llvm::StringRef(args[++i]).getAsInteger(10, repeat) || repeat < 1)
         return fail("--repeat takes a positive count");
+    } else if (arg == "--target" && i + 1 < args.size()) {
+      targetName = args[++i];
+    } else if (arg == "--gpu-math" && i + 1 < args.size()) {
+      gpuMath = args[++i];
     } else if (arg.starts_with("-")) {
       return fail("unknown option '" + arg + "'");
     } else if (modelPath.empty()) {
@@ -114,6 +132,10 @@ int run(llvm::ArrayRef<const char *> args) {
   }
   if (modelPath.empty())
     return fail("usage: pith run MODEL.onnx --input NAME=FILE ... [--output-dir DIR]");
+  pith::CompileTarget target;
+  if (std::string problem = pith::CompileTarget::parse(targetName, gpuMath, target);
+      !problem.empty())
+    return fail(problem);
 
   // Inputs are read first: their shapes fix the model's symbolic dimensions.
   std::map<std::string, pith::HostTensor> tensors;
@@ -125,16 +147,30 @@ int run(llvm::ArrayRef<const char *> args) {
     shapes[name] = tensor->shape;
     tensors[name] = std::move(*tensor);
   }
+  if (target.kind == pith::CompileTarget::Kind::CUDA) {
+    auto model = pith::LibraryModel::compileFile(modelPath, target, shapes);
+    if (!model)
+      return fail(llvm::toString(model.takeError()));
+    llvm::outs() << "device: " << (*model)->device() << "\n";
+    return runCompiled(**model, modelPath, tensors, repeat, outputDir);
+  }
   auto model = pith::JitModel::compileFile(modelPath, shapes);
   if (!model)
     return fail(llvm::toString(model.takeError()));
+  return runCompiled(**model, modelPath, tensors, repeat, outputDir);
+}
+
+template <typename Model>
+int runCompiled(Model &model, const std::string &modelPath,
+                std::map<std::string, pith::HostTensor> &tensors, int repeat,
+                const std::string &outputDir) {
   for (const auto &given : tensors)
-    if (llvm::none_of((*model)->inputs(), [&](const pith::TensorSpec &spec) {
+    if (llvm::none_of(model.inputs(), [&](const pith::TensorSpec &spec) {
           return spec.name == given.first;
         }))
       return fail(modelPath + ": the model has no input '" + given.first + "'");
   std::vector<pith::HostTensor> inputs;
-  for (const pith::TensorSpec &spec : (*model)->inputs()) {
+  for (const pith::TensorSpec &spec : model.inputs()) {
     auto tensor = tensors.find(spec.name);
     if (tensor == tensors.end())
       return fail(modelPath + ": missing input '" + spec.name +
@@ -148,7 +184,7 @@ int run(llvm::ArrayRef<const char *> args) {
   llvm::Expected<std::vector<pith::HostTensor>> outputs = std::vector<pith::HostTensor>();
   for (int i = 0; i < (repeat > 1 ? repeat + 1 : 1); ++i) {
     auto start = std::chrono::steady_clock::now();
-    outputs = (*model)->run(inputs);
+    outputs = model.run(inputs);
     times.push_back(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (!outputs)
@@ -160,7 +196,7 @@ int run(llvm::ArrayRef<const char *> args) {
   double runSeconds = times[times.size() / 2];
   if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
     return fail("cannot create '" + outputDir + "': " + ec.message());
-  for (auto [spec, tensor] : llvm::zip((*model)->outputs(), *outputs)) {
+  for (auto [spec, tensor] : llvm::zip(model.outputs(), *outputs)) {
     llvm::SmallString<256> path(outputDir);
     llvm::sys::path::append(path, fileNameFor(spec.name) + ".npy");
     if (llvm::Error err = pith::writeNpy(path, tensor))
@@ -168,28 +204,55 @@ int run(llvm::ArrayRef<const char *> args) {
     llvm::outs() << "output " << spec.name << " -> " << path << "\n";
   }
   llvm::outs() << llvm::format("compile time: %.3f s\nrun time:     %.6f s\n",
-                               (*model)->compileSeconds(), runSeconds);
-  llvm::outs() << "peak buffer bytes: " << (*model)->peakIntermediateBytes()
+                               model.compileSeconds(), runSeconds);
+  llvm::outs() << "peak buffer bytes: " << model.peakIntermediateBytes()
                << " (intermediates, planned by liveness)\n";
   return 0;
 }
 int compile(llvm::ArrayRef<const char *> args) {
-  std::string modelPath, outputPath;
+  std::string modelPath, outputPath, targetName = "cpu", gpuMath = "fp32";
+  std::map<std::string, std::vector<int64_t>> shapes;
   for (size_t i = 0; i < args.size(); ++i) {
     llvm::StringRef arg = args[i];
-    if (arg == "-o" && i + 1 < args.size())
+    bool hasValue = i + 1 < args.size();
+    if (arg == "-o" && hasValue) {
       outputPath = args[++i];
-    else if (arg.starts_with("-"))
-      return fail("unknown option '" + arg + "'");
-    else if (modelPath.empty())
+    } else if (arg == "--target" && hasValue) {
+      targetName = args[++i];
+    } else if (arg == "--gpu-math" && hasValue) {
+      gpuMath = args[++i];
+    } else if (arg == "--input-shape" && hasValue) {
+      // NAME=D1xD2x...: fixes an input's symbolic dimensions.
+      auto [name, dims] = llvm::StringRef(args[++i]).split('=');
+      llvm::SmallVector<llvm::StringRef> parts;
+      dims.split(parts, 'x');
+      std::vector<int64_t> shape;
+      for (llvm::StringRef part : parts) {
+        int64_t d;
+        if (part.getAsInteger(10, d) || d < 0)
+          return fail("--input-shape takes NAME=D1xD2..., got '" + name + "=" + dims + "'");
+        shape.push_back(d);
+      }
+      if (name.empty() || dims.empty())
+        return fail("--input-shape takes NAME=D1xD2..., got '" + name + "=" + dims + "'");
+      shapes[name.str()] = shape;
+    } else if (arg.starts_with("-")) {
+      return fail("unknown option '" + arg + "'" + (hasValue ? "" : " (or its value is missing)"));
+    } else if (modelPath.empty()) {
       modelPath = arg.str();
-    else
+    } else {
       return fail("more than one model given");
+    }
   }
   if (modelPath.empty() || outputPath.empty())
-    return fail("usage: pith compile MODEL.onnx -o OUT.so");
+    return fail("usage: pith compile MODEL.onnx -o OUT.so [--target cpu|cuda] "
+                "[--gpu-math M] [--input-shape NAME=D1xD2...]");
+  pith::CompileTarget target;
+  if (std::string problem = pith::CompileTarget::parse(targetName, gpuMath, target);
+      !problem.empty())
+    return fail(problem);
   auto start = std::chrono::steady_clock::now();
-  auto lowered = pith::lowerONNXFileForCPU(modelPath);
+  auto lowered = pith::lowerONNXFile(modelPath, target, shapes);
   if (!lowered)
     return fail(llvm::toString(lowered.takeError()));
   std::string weightsPath = outputPath + ".weights";

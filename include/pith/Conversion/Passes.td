@@ -51,6 +51,11 @@ def LinalgToKernelCallsPass : Pass<"pith-linalg-to-kernel-calls", "mlir::ModuleO
     call @pith_kernel_matmul_f32(%a0, %b0, %c0) : (...) -> ()
     ```
   }];
+  let options = [
+    Option<"target", "target", "std::string", "\"cpu\"",
+           "Whose kernels: cpu (pith_kernel_*, lib/Kernels) or cuda "
+           "(pith_cuda_*, lib/Runtime/CUDA: cuBLAS and cuDNN on device memory)">
+  ];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
                            "mlir::arith::ArithDialect"];
 }
@@ -77,6 +82,57 @@ def FuseFactoredMatmulsPass : Pass<"pith-fuse-factored-matmuls", "mlir::ModuleOp
     ```
   }];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect"];
+}
+
+def MapLoopsToGPUPass : Pass<"pith-map-loops-to-gpu", "mlir::ModuleOp"> {
+  let summary = "Run each top-level parallel loop nest as one GPU kernel launch";
+  let description = [{
+    After bufferization and the kernel calls, what is left of the graph is
+    `scf.parallel` loop nests (from linalg) on device buffers. Each nest
+    becomes a `gpu.launch` of one thread per iteration: the iteration space
+    is linearized and split into blocks of 256 threads, each thread
+    delinearizes its index (reductions stay sequential loops inside the
+    thread). Globals the body reads (constant tables) are re-read inside the
+    kernel, so outlining copies them to the device module. Remaining
+    allocations become `gpu.alloc`. Host code must not touch tensor data: a
+    load, store or copy left outside a kernel is an error naming the node.
+
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c4, %c8) step (%c1, %c1) { ... }
+    // becomes
+    gpu.launch blocks(%bx, ...) in (%g = %c1, ...) threads(%tx, ...) in (%t = %c256, ...) {
+      // %n = %bx * 256 + %tx; if %n < 32: %i = %n / 8, %j = %n % 8; ...
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
+}
+
+def MergeGPUModulesPass : Pass<"pith-merge-gpu-modules", "mlir::ModuleOp"> {
+  let summary = "Put every outlined kernel in one gpu.module";
+  let description = [{
+    Kernel outlining makes one gpu.module per launch; a model has hundreds.
+    Merged, the model's device code is compiled by ptxas once per chip and
+    loaded with one module load.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect"];
+}
+
+def GPUBinaryToFatbinPass : Pass<"pith-gpu-binary-to-fatbin", "mlir::ModuleOp"> {
+  let summary = "Compile PTX gpu.binary objects into one fatbin for several chips";
+  let description = [{
+    MLIR's NVVM target gives the kernels' PTX (format=isa, targeting the
+    lowest chip). This pass runs the CUDA toolkit's ptxas for each chip in
+    `chips` and packs the cubins, with the PTX for newer GPUs to JIT, into a
+    fatbin with `fatbinary`; the driver loads the cubin matching the device.
+  }];
+  let options = [
+    ListOption<"chips", "chips", "std::string",
+               "SM architectures to build cubins for (default sm_80, sm_90)">,
+    Option<"toolkit", "toolkit", "std::string", "\"\"",
+           "CUDA toolkit root (default: $CUDA_PATH, else /usr/local/cuda)">
+  ];
 }
 
 #endif // PITH_CONVERSION_PASSES_TD

@@ -9,6 +9,7 @@
 #define PITH_PIPELINES_PIPELINES_H
 
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
 
 namespace pith {
 
@@ -24,6 +25,24 @@ void buildCPUPipeline(mlir::OpPassManager &pm);
 /// `pith-cpu-lower-to-llvm` (-> LLVM dialect).
 void buildCPUBufferizePipeline(mlir::OpPassManager &pm);
 void buildCPULowerToLLVMPipeline(mlir::OpPassManager &pm);
+
+/// The GPU pipeline (lib/Pipelines/CUDAPipeline.cpp): the same lowering to
+/// linalg and bufferization (one planned arena), NCHW convolutions (cuDNN's
+/// native layout), matmuls and convolutions as cuBLAS/cuDNN calls, every
+/// other loop nest a kernel; PTX through MLIR's NVVM target, cubins for
+/// `chips` and a fatbin (or, with ptxOnly, the PTX left in the gpu.binary,
+/// for tests).
+struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOptions> {
+  ListOption<std::string> chips{*this, "chips",
+                                llvm::cl::desc("SM architectures (default sm_80, sm_90)")};
+  Option<bool> ptxOnly{*this, "ptx-only",
+                       llvm::cl::desc("Stop at PTX: no ptxas, no fatbin"),
+                       llvm::cl::init(false)};
+};
+void buildCUDAPipeline(mlir::OpPassManager &pm, const CUDAPipelineOptions &options);
+void buildCUDABufferizePipeline(mlir::OpPassManager &pm);
+void buildCUDALowerToLLVMPipeline(mlir::OpPassManager &pm,
+                                  const CUDAPipelineOptions &options);
 
 /// Registers the pipelines above with the pass registry.
 /// pith-prepare: float initializers lifted to pith parameters, then

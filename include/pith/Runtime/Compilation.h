@@ -39,6 +39,25 @@ struct LoweredModel {
 /// Imports and lowers the model at `path` for the host CPU. Errors are one
 /// line naming the file and, where one is at fault, the node.
 /// `inputShapes` fixes graph inputs' symbolic dimensions (by input name).
+/// What to compile for. CPU: JIT or a shared library linking
+/// libpith_kernels.so. CUDA: a shared library linking
+/// libpith_cuda_runtime.so; every shape must be static.
+struct CompileTarget {
+  enum class Kind { CPU, CUDA } kind = Kind::CPU;
+  /// CUDA: "fp32", "tf32", "fp16" or "bf16" (pith::GPUMath).
+  std::string gpuMath = "fp32";
+  /// CUDA: SM architectures for the fatbin (empty: sm_80 and sm_90).
+  std::vector<std::string> chips;
+
+  /// Parses --target (cpu, cuda) and --gpu-math values; "" on success.
+  static std::string parse(llvm::StringRef target, llvm::StringRef gpuMath,
+                           CompileTarget &out);
+};
+
+llvm::Expected<std::unique_ptr<LoweredModel>>
+lowerONNXFile(llvm::StringRef path, const CompileTarget &target,
+              const std::map<std::string, std::vector<int64_t>> &inputShapes = {});
+
 llvm::Expected<std::unique_ptr<LoweredModel>>
 lowerONNXFileForCPU(llvm::StringRef path,
                     const std::map<std::string, std::vector<int64_t>> &inputShapes = {});
@@ -52,6 +71,9 @@ lowerONNXBytesForCPU(llvm::StringRef bytes, llvm::StringRef displayName,
 /// Where this process loaded libpith_kernels.so from (what generated code
 /// calls): JIT-compiled code resolves its symbols there, libraries link it.
 llvm::Expected<std::string> kernelsLibraryPath();
+
+/// Where libpith_cuda_runtime.so is: next to libpith_kernels.so.
+llvm::Expected<std::string> cudaRuntimeLibraryPath();
 
 /// Writes the weights file of a lowered model and sets its hash.
 llvm::Error writeWeightsFile(LoweredModel &model, llvm::StringRef path);

@@ -36,6 +36,11 @@ struct ModelMetadata {
   };
   uint64_t weightsHash = 0;
   int64_t arenaBytes = 0;
+  /// Where the code runs: "cpu", or "cuda" (buffers in GPU memory, through
+  /// libpith_cuda_runtime.so, which the library links).
+  std::string target = "cpu";
+  /// For cuda: how GEMMs and convolutions compute (pith::GPUMath as text).
+  std::string gpuMath = "fp32";
   std::vector<Value> inputs, outputs;
   std::vector<Weight> weights;
 

@@ -103,8 +103,13 @@ def StridedCopiesToLinalgPass : Pass<"pith-strided-copies-to-linalg", "mlir::fun
     memrefCopy, which walks the elements one by one through their strides;
     as linalg.copy it becomes a loop nest that is parallelized and
     vectorized like any other. Copies between contiguous buffers stay
-    memref.copy (a memcpy).
+    memref.copy (a memcpy), unless `all-copies` is set: on the GPU every
+    copy must become a kernel.
   }];
+  let options = [
+    Option<"allCopies", "all-copies", "bool", "false",
+           "Also turn copies between contiguous buffers into linalg.copy">
+  ];
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 

@@ -425,8 +425,14 @@ void stridedMatmulToCall(ModuleOp module, linalg::MatmulOp op, StringRef kernel)
 
 struct LinalgToKernelCallsPass
     : public pith::impl::LinalgToKernelCallsPassBase<LinalgToKernelCallsPass> {
+  using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (target != "cpu" && target != "cuda") {
+      module.emitError("pith-linalg-to-kernel-calls: unknown target '")
+          << target << "' (cpu or cuda)";
+      return signalPassFailure();
+    }
     SmallVector<Operation *> matmuls, batchMatmuls, convs, depthwise, tagged;
     SmallVector<linalg::MatmulOp> transposedMatmuls, sparseMatmuls;
     SmallVector<linalg::GenericOp> matmulGenerics;
@@ -523,6 +529,28 @@ struct LinalgToKernelCallsPass
         padding->zero->erase();
       }
     }
+    if (target == "cuda" && failed(renameForCUDA(module)))
+      signalPassFailure();
+  }
+
+  /// The GPU runtime implements the same calls on device memory under the
+  /// prefix pith_cuda_ (lib/Runtime/CUDA/Libraries.cpp).
+  static LogicalResult renameForCUDA(ModuleOp module) {
+    static constexpr llvm::StringLiteral kCUDAKernels[] = {
+        "matmul_f32", "matmul_strided_f32", "sparse_matmul_f32", "batch_matmul_f32",
+        "conv2d_nchw_f32", "depthwise_conv2d_nchw_f32"};
+    for (auto decl : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
+      StringRef name = decl.getSymName();
+      if (!decl.isDeclaration() || !name.consume_front("pith_kernel_"))
+        continue;
+      if (!llvm::is_contained(kCUDAKernels, name))
+        return decl.emitError("no GPU kernel for pith_kernel_") << name;
+      auto renamed = StringAttr::get(module.getContext(), "pith_cuda_" + name.str());
+      if (failed(SymbolTable::replaceAllSymbolUses(decl, renamed, module)))
+        return decl.emitError("cannot rename a kernel call");
+      decl.setSymName(renamed);
+    }
+    return success();
   }
 };
 } // namespace
