@@ -23,5 +23,6 @@ config.substitutions = [(k, v) for k, v in config.substitutions if k != "%python
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 llvm_config.add_tool_substitutions(["pith-opt", "pith-translate", "pith",
-                                    "pith-run-c-example", "pith-optimize-c-example"],
+                                    "pith-run-c-example", "pith-optimize-c-example",
+                                    "pith-run-compiled"],
                                    [config.pith_tools_dir])

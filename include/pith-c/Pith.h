@@ -57,7 +57,8 @@ PithStatus *pithOnnxModelReportJson(const PithOnnxModel *model, char **json);
 PithStatus *pithOnnxModelSave(const PithOnnxModel *model, const char *path);
 /** Standard ONNX in memory (free `*bytes` with pithFree). */
 PithStatus *pithOnnxModelToBytes(const PithOnnxModel *model, void **bytes, size_t *size);
-/** Compiles the model as it is now for `target` ("cpu"). */
+/** Compiles the model as it is now for `target`: "cpu", or "cuda" (the
+ *  first NVIDIA GPU, exact fp32 math; every input shape must be static). */
 PithStatus *pithOnnxModelCompile(const PithOnnxModel *model, const char *target,
                                  PithCompiledModel **compiled);
 

@@ -20,6 +20,7 @@
 #include "pith/Proto/ONNXProto.h"
 #include "pith/Runtime/HostTensor.h"
 #include "pith/Runtime/JitModel.h"
+#include "pith/Runtime/LibraryModel.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -176,8 +177,10 @@ int64_t TensorView::numElements() const { return product(shape); }
 // CompiledModel
 //===----------------------------------------------------------------------===//
 
+/// JIT-compiled for the CPU, or a library for cuda: one of the two is set.
 struct CompiledModel::Impl {
   std::unique_ptr<pith::JitModel> jit;
+  std::unique_ptr<pith::LibraryModel> library;
   std::vector<TensorInfo> inputs, outputs;
 };
 
@@ -192,9 +195,15 @@ const std::vector<TensorInfo> &CompiledModel::outputs() const {
   return impl ? impl->outputs : kNoTensors;
 }
 int64_t CompiledModel::peakIntermediateBytes() const {
-  return impl ? impl->jit->peakIntermediateBytes() : 0;
+  if (!impl)
+    return 0;
+  return impl->jit ? impl->jit->peakIntermediateBytes() : impl->library->peakIntermediateBytes();
 }
-double CompiledModel::compileSeconds() const { return impl ? impl->jit->compileSeconds() : 0; }
+double CompiledModel::compileSeconds() const {
+  if (!impl)
+    return 0;
+  return impl->jit ? impl->jit->compileSeconds() : impl->library->compileSeconds();
+}
 
 Result<std::vector<Tensor>> CompiledModel::run(const std::vector<TensorView> &inputs) const {
   if (!impl)
@@ -207,7 +216,7 @@ Result<std::vector<Tensor>> CompiledModel::run(const std::vector<TensorView> &in
     refs.push_back({static_cast<int32_t>(view.dataType), view.shape, view.data,
                     view.numElements() * static_cast<int64_t>(byteWidth(view.dataType))});
   }
-  auto outputs = impl->jit->run(refs);
+  auto outputs = impl->jit ? impl->jit->run(refs) : impl->library->run(refs);
   if (!outputs)
     return failure(outputs.takeError());
   std::vector<Tensor> tensors;
@@ -420,21 +429,35 @@ Result<std::string> Model::toBytes() const {
 Result<CompiledModel> Model::compile(const CompileOptions &options) const {
   if (!impl)
     return movedFrom();
-  if (options.target != "cpu")
-    return failure("compile: unknown target '" + options.target + "' (known: cpu)");
+  pith::CompileTarget target;
+  if (std::string problem = pith::CompileTarget::parse(options.target, options.gpuMath, target);
+      !problem.empty())
+    return failure("compile: " + problem);
   // The compiled model is what standard ONNX of the model says: the same
   // path as `pith optimize` then `pith run`.
   auto bytes = pith::exportONNXBytes(*impl->module);
   if (!bytes)
     return failure(bytes.takeError());
-  auto jit = pith::JitModel::compileBytes(*bytes, impl->name, options.inputShapes);
-  if (!jit)
-    return failure(jit.takeError());
   auto compiled = std::make_shared<CompiledModel::Impl>();
-  compiled->jit = std::move(*jit);
-  for (const pith::TensorSpec &spec : compiled->jit->inputs())
-    compiled->inputs.push_back(infoOf(spec));
-  for (const pith::TensorSpec &spec : compiled->jit->outputs())
-    compiled->outputs.push_back(infoOf(spec));
+  auto describe = [&](const auto &model) {
+    for (const pith::TensorSpec &spec : model.inputs())
+      compiled->inputs.push_back(infoOf(spec));
+    for (const pith::TensorSpec &spec : model.outputs())
+      compiled->outputs.push_back(infoOf(spec));
+  };
+  if (target.kind == pith::CompileTarget::Kind::CUDA) {
+    auto library =
+        pith::LibraryModel::compileBytes(*bytes, impl->name, target, options.inputShapes);
+    if (!library)
+      return failure(library.takeError());
+    compiled->library = std::move(*library);
+    describe(*compiled->library);
+  } else {
+    auto jit = pith::JitModel::compileBytes(*bytes, impl->name, options.inputShapes);
+    if (!jit)
+      return failure(jit.takeError());
+    compiled->jit = std::move(*jit);
+    describe(*compiled->jit);
+  }
   return CompiledModel(std::move(compiled));
 }

@@ -18,6 +18,8 @@
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+
+#include <cstdlib>
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 
 using namespace mlir;
@@ -37,6 +39,12 @@ void pith::buildCUDALowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createMapLoopsToGPUPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createMergeGPUModulesPass());
+  // MLIR's NVVM target links libdevice (the math functions) from the CUDA
+  // toolkit it finds through these variables; default to where Pith's
+  // build found the toolkit, so that the result does not depend on the
+  // caller's environment.
+  if (!std::getenv("CUDA_ROOT") && !std::getenv("CUDA_HOME") && !std::getenv("CUDA_PATH"))
+    setenv("CUDA_PATH", PITH_CUDA_TOOLKIT_DIR, /*overwrite=*/0);
   gpu::GPUToNVVMPipelineOptions nvvm;
   // PTX for the lowest chip runs on every later one (ptxas and the driver's
   // JIT take it); PTX ISA 8.0 is the first that sm_90 accepts.

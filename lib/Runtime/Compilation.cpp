@@ -182,6 +182,13 @@ llvm::Expected<std::unique_ptr<LoweredModel>>
 pith::lowerONNXBytesForCPU(
     llvm::StringRef bytes, llvm::StringRef displayName,
     const std::map<std::string, std::vector<int64_t>> &inputShapes) {
+  return lowerONNXBytes(bytes, displayName, CompileTarget(), inputShapes);
+}
+
+llvm::Expected<std::unique_ptr<LoweredModel>>
+pith::lowerONNXBytes(llvm::StringRef bytes, llvm::StringRef displayName,
+                     const CompileTarget &target,
+                     const std::map<std::string, std::vector<int64_t>> &inputShapes) {
   std::unique_ptr<LoweredModel> model = emptyModel();
   ImportOptions options;
   options.inputShapes = inputShapes;
@@ -190,7 +197,7 @@ pith::lowerONNXBytesForCPU(
   if (!imported)
     return imported.takeError();
   model->module = std::move(*imported);
-  return lowerImported(std::move(model), displayName, CompileTarget(), inputShapes);
+  return lowerImported(std::move(model), displayName, target, inputShapes);
 }
 
 namespace {

@@ -24,7 +24,20 @@ llvm::Expected<std::unique_ptr<LibraryModel>>
 LibraryModel::compileFile(llvm::StringRef path, const CompileTarget &target,
                           const std::map<std::string, std::vector<int64_t>> &inputShapes) {
   auto start = std::chrono::steady_clock::now();
-  auto lowered = lowerONNXFile(path, target, inputShapes);
+  return fromLowered(lowerONNXFile(path, target, inputShapes), start);
+}
+
+llvm::Expected<std::unique_ptr<LibraryModel>>
+LibraryModel::compileBytes(llvm::StringRef bytes, llvm::StringRef displayName,
+                           const CompileTarget &target,
+                           const std::map<std::string, std::vector<int64_t>> &inputShapes) {
+  auto start = std::chrono::steady_clock::now();
+  return fromLowered(lowerONNXBytes(bytes, displayName, target, inputShapes), start);
+}
+
+llvm::Expected<std::unique_ptr<LibraryModel>>
+LibraryModel::fromLowered(llvm::Expected<std::unique_ptr<LoweredModel>> lowered,
+                          std::chrono::steady_clock::time_point start) {
   if (!lowered)
     return lowered.takeError();
   std::unique_ptr<LibraryModel> result(new LibraryModel());
@@ -65,10 +78,19 @@ std::string LibraryModel::device() const { return pithModelDevice(model); }
 
 llvm::Expected<std::vector<HostTensor>>
 LibraryModel::run(const std::vector<HostTensor> &inputs) {
-  std::vector<PithTensor> given;
+  std::vector<HostTensorRef> refs;
   for (const HostTensor &tensor : inputs)
+    refs.push_back({tensor.dataType, tensor.shape, tensor.data.data(),
+                    static_cast<int64_t>(tensor.data.size())});
+  return run(refs);
+}
+
+llvm::Expected<std::vector<HostTensor>>
+LibraryModel::run(const std::vector<HostTensorRef> &inputs) {
+  std::vector<PithTensor> given;
+  for (const HostTensorRef &tensor : inputs)
     given.push_back(PithTensor{tensor.dataType, static_cast<int64_t>(tensor.shape.size()),
-                               tensor.shape.data(), const_cast<char *>(tensor.data.data())});
+                               tensor.shape.data(), const_cast<void *>(tensor.data)});
   std::vector<PithTensor> produced(outputSpecs.size());
   if (PithStatus *status = pithModelRunAllocating(model, given.data(), given.size(),
                                                   produced.data(), produced.size()))

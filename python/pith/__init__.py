@@ -156,13 +156,17 @@ class Model(_Handle):
         """The model as serialized standard ONNX."""
         return self._get().to_bytes()
 
-    def compile(self, target: str = "cpu", *,
+    def compile(self, target: str = "cpu", *, gpu_math: str = "fp32",
                 input_shapes: Optional[Mapping[str, Sequence[int]]] = None) -> "CompiledModel":
         """Compiles the model as it is now. ``target``: ``"cpu"`` (this
-        machine). ``input_shapes`` fixes symbolic input dimensions by input
-        name, so that every buffer is planned statically."""
+        machine) or ``"cuda"`` (its first NVIDIA GPU; every input dimension
+        must then be static or fixed here). ``gpu_math`` (cuda): how GEMMs
+        and convolutions compute, ``"fp32"``, ``"tf32"``, ``"fp16"`` or
+        ``"bf16"`` (tensor cores, fp32 accumulation). ``input_shapes`` fixes
+        symbolic input dimensions by input name, so that every buffer is
+        planned statically."""
         shapes = {k: [int(d) for d in v] for k, v in (input_shapes or {}).items()}
-        return CompiledModel(self._get().compile(target, shapes))
+        return CompiledModel(self._get().compile(target, gpu_math, shapes))
 
 
 class CompiledModel(_Handle):

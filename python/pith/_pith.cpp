@@ -208,10 +208,11 @@ NB_MODULE(_pith, m) {
         return nb::bytes(data.data(), data.size());
       })
       .def("compile",
-           [](const Model &model, const std::string &target,
+           [](const Model &model, const std::string &target, const std::string &gpuMath,
               const std::map<std::string, std::vector<int64_t>> &inputShapes) {
              CompileOptions options;
              options.target = target;
+             options.gpuMath = gpuMath;
              options.inputShapes = inputShapes;
              nb::gil_scoped_release release;
              return take(model.compile(options));

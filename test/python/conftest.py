@@ -14,6 +14,18 @@ BIN = REPO / "build" / "bin"
 EXAMPLES = REPO / "examples"
 
 
+@pytest.fixture(scope="module")
+def pith_package():
+    """The Python package `pith` as built in build/python."""
+    package = REPO / "build" / "python"
+    if not (package / "pith" / "__init__.py").is_file():
+        pytest.skip(f"{package}/pith is missing: build Pith first")
+    import sys
+    sys.path.insert(0, str(package))
+    import pith as built
+    return built
+
+
 def _tool(name):
     path = BIN / name
     if not path.exists():

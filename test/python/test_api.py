@@ -3,7 +3,6 @@ optimizing with the CLI's pass names, reports, export, compile and run
 against onnxruntime, concurrent runs, and every kind of bad input raising
 PithError with Pith's message."""
 
-import sys
 import threading
 
 import numpy as np
@@ -14,16 +13,11 @@ from onnx import TensorProto, helper, numpy_helper
 
 from conftest import REPO
 
-PACKAGE = REPO / "build" / "python"
-
 
 @pytest.fixture(scope="module")
-def pith():
-    if not (PACKAGE / "pith" / "__init__.py").is_file():
-        pytest.skip("build/python/pith is missing: build Pith first")
-    sys.path.insert(0, str(PACKAGE))
-    import pith as package
-    return package
+def pith(pith_package):
+    return pith_package
+
 
 
 def mlp(path, rows=8, k=64, dynamic_batch=False):

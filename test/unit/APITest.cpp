@@ -111,7 +111,7 @@ TEST_F(APITest, ErrorsAreValuesWithMessages) {
 
   Result<CompiledModel> gpu = model->compile({"gpu", {}});
   ASSERT_FALSE(gpu.ok());
-  EXPECT_EQ(gpu.status().message(), "compile: unknown target 'gpu' (known: cpu)");
+  EXPECT_EQ(gpu.status().message(), "compile: unknown target 'gpu' (cpu or cuda)");
 
   Result<CompiledModel> compiled = model->compile();
   ASSERT_TRUE(compiled.ok());

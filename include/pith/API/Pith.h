@@ -150,8 +150,13 @@ struct OptimizeOptions {
 };
 
 struct CompileOptions {
-  /// "cpu" (the host); others are refused.
+  /// "cpu" (the host, compiled in process) or "cuda" (the first NVIDIA GPU:
+  /// a library in a temporary directory; every input shape must be static
+  /// or given in inputShapes).
   std::string target = "cpu";
+  /// For cuda: how GEMMs and convolutions compute on float32 data: "fp32"
+  /// (exact), "tf32", "fp16" or "bf16" (tensor cores, fp32 accumulation).
+  std::string gpuMath = "fp32";
   /// Fixes symbolic input dimensions, by input name: compiling for known
   /// sizes lets Pith plan every buffer statically.
   std::map<std::string, std::vector<int64_t>> inputShapes;

@@ -59,6 +59,10 @@ lowerONNXFile(llvm::StringRef path, const CompileTarget &target,
               const std::map<std::string, std::vector<int64_t>> &inputShapes = {});
 
 llvm::Expected<std::unique_ptr<LoweredModel>>
+lowerONNXBytes(llvm::StringRef bytes, llvm::StringRef displayName, const CompileTarget &target,
+               const std::map<std::string, std::vector<int64_t>> &inputShapes = {});
+
+llvm::Expected<std::unique_ptr<LoweredModel>>
 lowerONNXFileForCPU(llvm::StringRef path,
                     const std::map<std::string, std::vector<int64_t>> &inputShapes = {});
 

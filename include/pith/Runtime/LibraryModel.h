@@ -16,6 +16,7 @@
 
 #include "llvm/Support/Error.h"
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,11 +31,15 @@ public:
   static llvm::Expected<std::unique_ptr<LibraryModel>>
   compileFile(llvm::StringRef path, const CompileTarget &target,
               const std::map<std::string, std::vector<int64_t>> &inputShapes = {});
+  static llvm::Expected<std::unique_ptr<LibraryModel>>
+  compileBytes(llvm::StringRef bytes, llvm::StringRef displayName, const CompileTarget &target,
+               const std::map<std::string, std::vector<int64_t>> &inputShapes = {});
   ~LibraryModel();
 
   const std::vector<TensorSpec> &inputs() const { return inputSpecs; }
   const std::vector<TensorSpec> &outputs() const { return outputSpecs; }
   llvm::Expected<std::vector<HostTensor>> run(const std::vector<HostTensor> &inputs);
+  llvm::Expected<std::vector<HostTensor>> run(const std::vector<HostTensorRef> &inputs);
   double compileSeconds() const { return compileTime; }
   int64_t peakIntermediateBytes() const;
   /// "cpu" or "cuda: <GPU>".
@@ -42,6 +47,9 @@ public:
 
 private:
   LibraryModel() = default;
+  static llvm::Expected<std::unique_ptr<LibraryModel>>
+  fromLowered(llvm::Expected<std::unique_ptr<LoweredModel>> lowered,
+              std::chrono::steady_clock::time_point start);
   PithModel *model = nullptr;
   std::string directory;
   std::vector<TensorSpec> inputSpecs, outputSpecs;

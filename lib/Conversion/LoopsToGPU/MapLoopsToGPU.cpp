@@ -100,6 +100,51 @@ LogicalResult launchLoop(scf::ParallelOp loop) {
   return success();
 }
 
+bool touchesMemory(Operation *op) {
+  return isa<memref::LoadOp, memref::StoreOp, memref::CopyOp, memref::AtomicRMWOp,
+             memref::GenericAtomicRMWOp, linalg::LinalgOp, bufferization::CloneOp>(op) ||
+         op->getDialect()->getNamespace() == vector::VectorDialect::getDialectNamespace();
+}
+
+/// Sequential work left on the host (a reduction to a scalar, whose loops
+/// have no parallel dimension) runs in one GPU thread: slow for large
+/// tensors, but the data never leaves the device. Only ops whose results
+/// the host does not use can move.
+void launchSequential(func::FuncOp func) {
+  for (Block &block : func.getBody())
+    for (Operation &op : llvm::make_early_inc_range(block)) {
+      if (isa<gpu::LaunchOp>(op) || op.hasTrait<OpTrait::IsTerminator>() ||
+          !op.use_empty())
+        continue;
+      // Host loops around kernel launches stay on the host.
+      bool touches = false, launches = false;
+      op.walk([&](Operation *inner) {
+        launches |= isa<gpu::LaunchOp>(inner);
+        touches |= touchesMemory(inner);
+      });
+      if (!touches || launches)
+        continue;
+      OpBuilder b(&op);
+      Location loc = op.getLoc();
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      auto launch = gpu::LaunchOp::create(b, loc, one, one, one, one, one, one);
+      Block &body = launch.getBody().front();
+      b.setInsertionPointToStart(&body);
+      if (body.empty() || !body.back().hasTrait<OpTrait::IsTerminator>())
+        gpu::TerminatorOp::create(b, loc);
+      op.moveBefore(&body.back());
+      // As for loop nests: globals are read inside the kernel.
+      op.walk([&](Operation *inner) {
+        for (OpOperand &operand : inner->getOpOperands())
+          if (auto global = operand.get().getDefiningOp<memref::GetGlobalOp>())
+            if (!launch->isAncestor(global)) {
+              OpBuilder inside(&body.front());
+              operand.set(inside.clone(*global)->getResult(0));
+            }
+      });
+    }
+}
+
 /// Buffers not in the planned arena live in device memory too.
 void allocateOnDevice(func::FuncOp func) {
   func.walk([](Operation *op) {
@@ -125,9 +170,7 @@ LogicalResult checkHostCode(func::FuncOp func) {
   WalkResult result = func.walk([](Operation *op) {
     if (insideKernel(op))
       return WalkResult::skip();
-    if (isa<memref::LoadOp, memref::StoreOp, memref::CopyOp, memref::AtomicRMWOp,
-            memref::GenericAtomicRMWOp, linalg::LinalgOp, bufferization::CloneOp>(op) ||
-        op->getDialect()->getNamespace() == vector::VectorDialect::getDialectNamespace()) {
+    if (touchesMemory(op)) {
       op->emitError("not supported on the GPU: '")
           << op->getName() << "' reads or writes tensor data outside a kernel";
       return WalkResult::interrupt();
@@ -150,6 +193,7 @@ struct MapLoopsToGPUPass : public pith::impl::MapLoopsToGPUPassBase<MapLoopsToGP
       for (scf::ParallelOp loop : outermost)
         if (failed(launchLoop(loop)))
           return signalPassFailure();
+      launchSequential(func);
       allocateOnDevice(func);
       if (failed(checkHostCode(func)))
         return signalPassFailure();
