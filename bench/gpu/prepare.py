@@ -41,7 +41,7 @@ import onnx
 import onnxruntime as ort
 from onnx import numpy_helper
 
-from staging import output_file_name, sha256
+from staging import MICRO, output_file_name, sha256
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -87,8 +87,57 @@ def quantize(source, target):
     return len(blob), len(lzma.compress(blob, preset=1))
 
 
+def tiled(rng, shape, scale):
+    block = rng.standard_normal((64, 64)).astype(np.float32) * scale
+    reps = [-(-d // 64) for d in shape[-2:]]
+    full = np.tile(block, reps)[: shape[-2], : shape[-1]]
+    return np.broadcast_to(full, shape).astype(np.float32)
+
+
+def make_micro(name, path):
+    """Writes the micro-benchmark model `name` to `path`."""
+    from onnx import TensorProto, helper
+
+    spec, rng = MICRO[name], np.random.default_rng(7)
+    nodes, inits, x = [], [], "x"
+    if name == "gemm_chain":
+        k = spec["width"]
+        input_shape = ["batch", k]
+        for i in range(spec["layers"]):
+            # Tiled rows add up coherently (k / 64 copies of each): scaled
+            # so that values neither grow nor vanish along the chain (fp16).
+            w = tiled(rng, (k, k), 64 ** -0.5 * 64 / k)
+            inits.append(numpy_helper.from_array(w, f"w{i}"))
+            nodes.append(helper.make_node("MatMul", [x, f"w{i}"], [f"h{i}"], name=f"gemm{i}"))
+            x = f"h{i}"
+        nodes.append(helper.make_node("ReduceSum", [x, "last"], ["y"], name="sum"))
+        inits.append(numpy_helper.from_array(np.array([-1], np.int64), "last"))
+        output_shape = ["batch", 1]
+    else:
+        c, size = spec["channels"], spec["size"]
+        input_shape = ["batch", c, size, size]
+        for i in range(spec["layers"]):
+            w = tiled(rng, (c, c, 3, 3), (9 * c) ** -0.5 * 1.4)
+            inits.append(numpy_helper.from_array(np.ascontiguousarray(w), f"w{i}"))
+            nodes += [helper.make_node("Conv", [x, f"w{i}"], [f"c{i}"], name=f"conv{i}",
+                                       pads=[1, 1, 1, 1]),
+                      helper.make_node("Relu", [f"c{i}"], [f"r{i}"], name=f"relu{i}")]
+            x = f"r{i}"
+        nodes.append(helper.make_node("GlobalAveragePool", [x], ["y"], name="pool"))
+        output_shape = ["batch", c, 1, 1]
+    graph = helper.make_graph(
+        nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, input_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, output_shape)], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
 def make_inputs(model, batch):
     rng = np.random.default_rng(batch)
+    if model in MICRO:
+        spec = MICRO[model]
+        shape = ((batch, spec["width"]) if model == "gemm_chain"
+                 else (batch, spec["channels"], spec["size"], spec["size"]))
+        return {"x": np.ascontiguousarray(tiled(rng, shape, 1.0))}
     if model == "minilm":
         ids = rng.integers(0, VOCAB, size=(batch, SEQ), dtype=np.int64)
         mask = np.ones((batch, SEQ), dtype=np.int64)
@@ -113,12 +162,13 @@ def cuda_compiler_problem(pith):
     return None
 
 
-def compile_library(pith, model_path, library, math, shapes):
+def compile_library(pith, model_path, library, math, contractions, shapes):
     """Returns (compile seconds, None) or (None, the compiler's error)."""
     shape_args = [a for name, shape in shapes.items()
                   for a in ("--input-shape", f"{name}={'x'.join(map(str, shape))}")]
     command = [str(pith), "compile", str(model_path), "-o", str(library),
-               "--target", "cuda", "--gpu-math", math, *shape_args]
+               "--target", "cuda", "--gpu-math", math, "--gpu-contractions", contractions,
+               *shape_args]
     try:
         proc = subprocess.run(command, capture_output=True, text=True, errors="replace",
                               timeout=COMPILE_TIMEOUT_S)
@@ -173,9 +223,13 @@ def prepare_cases(pith=None):
     sources = {model: SOURCES / source for model, source in MODELS.items()}
     if pith:
         sources[LOW_RANK["name"]] = None  # made from the quantized MiniLM, below
+    sources.update({name: "micro" for name in MICRO})
     for model, source in sources.items():
         path = OUT / f"{model}.onnx"
-        if source is None:
+        if source == "micro":
+            make_micro(model, path)
+            source = path
+        elif source is None:
             source = factor_low_rank(pith)
         raw, packed = quantize(source, path)
         print(f"{model}: {raw / 2**20:.1f} MiB of float32 initializers quantized to "
@@ -183,7 +237,13 @@ def prepare_cases(pith=None):
               f"-> {path.relative_to(REPO)}", flush=True)
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         peer = LOW_RANK["from"] if model == LOW_RANK["name"] else model
-        for batch in BATCHES:
+        if model in MICRO:
+            variants = MICRO[model]["variants"]
+        elif model == LOW_RANK["name"]:
+            variants = [(LOW_RANK["math"], "library")]
+        else:
+            variants = [(math, "library") for math in MATHS]
+        for batch in MICRO[model]["batches"] if model in MICRO else BATCHES:
             data = OUT / "data" / f"{model}_b{batch}"
             data.mkdir(parents=True, exist_ok=True)
             inputs = make_inputs(peer, batch)
@@ -198,9 +258,10 @@ def prepare_cases(pith=None):
                     print(f"  warning: the reference {spec.name} has NaN or Inf", file=sys.stderr)
                 print(f"  b{batch}: reference {spec.name} {list(value.shape)}, "
                       f"max|r| {np.abs(value).max():.4g}", flush=True)
-            for math in (MATHS if model != LOW_RANK["name"] else (LOW_RANK["math"],)):
-                cases.append({"name": f"{model}_b{batch}_{math}", "model": model,
-                              "peer_model": peer,
+            for math, contractions in variants:
+                suffix = "" if contractions == "library" else f"_{contractions}"
+                cases.append({"name": f"{model}_b{batch}_{math}{suffix}", "model": model,
+                              "peer_model": peer, "contractions": contractions,
                               "batch": batch, "math": math, "onnx": path,
                               "inputs": {n: data / f"{n}.npy" for n in inputs},
                               "shapes": {n: v.shape for n, v in inputs.items()},
@@ -221,8 +282,8 @@ def write_stage(cases, stage):
         return relative
 
     for case in cases:
-        entry = {k: case[k] for k in ("name", "model", "peer_model", "batch", "math",
-                                      "compile_s", "error")}
+        entry = {k: case[k] for k in ("name", "model", "peer_model", "contractions", "batch",
+                                      "math", "compile_s", "error")}
         entry["inputs"] = {name: staged(path) for name, path in case["inputs"].items()}
         entry["outputs"] = [{"name": o["name"], "reference": staged(o["reference"])}
                             for o in case["outputs"]]
@@ -286,7 +347,8 @@ def main():
         for stale in (case["library"], Path(f"{case['library']}.weights")):
             stale.unlink(missing_ok=True)
         case["compile_s"], case["error"] = compile_library(
-            args.pith, case["onnx"], case["library"], case["math"], case["shapes"])
+            args.pith, case["onnx"], case["library"], case["math"], case["contractions"],
+            case["shapes"])
         print(f"{case['name']}: " + (case["error"] or f"compiled in {case['compile_s']} s"),
               flush=True)
 

@@ -19,7 +19,17 @@ sys.path.insert(0, str(REPO / "bench" / "tying"))
 from harness import keep_commentary  # noqa: E402
 
 TITLES = {"minilm": "MiniLM-L6 (all-MiniLM-L6-v2's shape), sequence 128",
-          "resnet50": "ResNet-50, 224 x 224"}
+          "resnet50": "ResNet-50, 224 x 224",
+          "minilm_lowrank": "MiniLM-L6 factored by pith-low-rank{rank=96} "
+                            "(PyTorch runs the dense MiniLM)",
+          "gemm_chain": "8 chained 2048 x 2048 GEMMs (batch = rows)",
+          "conv_chain": "4 chained 3x3 convolutions, 64 channels, 56 x 56"}
+
+
+def math_cell(case):
+    """The math, and where contractions ran when not in cuBLAS/cuDNN."""
+    generated = case.get("contractions") == "generated"
+    return case["math"] + (" (generated kernels)" if generated else "")
 COLORS = {"fp32": "#4e79a7", "fp16": "#f28e2b"}
 
 
@@ -60,13 +70,13 @@ def bench_section(bench):
         problems = {}  # (who, error) -> the cases with it, so that a repeated error shows once
         for c in (c for c in cases if c["model"] == model):
             ratio = f"{c['ratio']:.2f}" if "ratio" in c else ""
-            lines.append(f"| {c['batch']} | {c['math']} | {ms(c.get('pith_ms'))} | "
+            lines.append(f"| {c['batch']} | {math_cell(c)} | {ms(c.get('pith_ms'))} | "
                          f"{ms(c.get('torch_ms'))} | {ratio} | "
                          f"{error_cell(c, 'max_rel_error')} | "
                          f"{error_cell(c, 'max_elementwise_rel_error')} |")
             for who, key in (("Pith", "pith_error"), ("PyTorch", "torch_error")):
                 if key in c:
-                    problems.setdefault((who, c[key]), []).append(f"batch {c['batch']} {c['math']}")
+                    problems.setdefault((who, c[key]), []).append(f"batch {c['batch']} {math_cell(c)}")
         lines.append("")
         if problems:
             lines += ["Failures:", ""]

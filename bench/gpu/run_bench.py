@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from staging import output_file_name, sha256
+from staging import MICRO, output_file_name, sha256
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "models"))
@@ -51,7 +51,8 @@ REPEAT = {1: 50, 32: 20}
 TORCH_WARMUP = 3  # the first runs autotune cuDNN and create cuBLAS handles
 RUN_TIMEOUT_S = 120
 # make_models.py's forward() argument order, by staged input name.
-PEER_INPUTS = {"minilm": ["input_ids", "attention_mask"], "resnet50": ["input"]}
+PEER_INPUTS = {"minilm": ["input_ids", "attention_mask"], "resnet50": ["input"],
+               **{name: ["x"] for name in MICRO}}
 
 
 class Stage:
@@ -138,21 +139,46 @@ def run_pith(runner, stage, case, repeat, out_dir):
     return entry
 
 
-def strict_fp32(torch):
-    """Turns TF32 off in cuBLAS and cuDNN (convolutions allow it by default).
-    torch 2.9 on has per-backend settings, beside them cudnn.conv and
-    cudnn.rnn; it deprecates the allow_tf32 flags and raises when the two
-    are mixed, so the flags only serve an older torch."""
+def micro_model(torch, name):
+    """The micro-benchmark's chain in PyTorch (random weights)."""
+    nn, spec = torch.nn, MICRO[name]
+
+    class Chain(nn.Module):
+        def __init__(self):
+            super().__init__()
+            if name == "gemm_chain":
+                k = spec["width"]
+                self.layers = nn.Sequential(
+                    *[nn.Linear(k, k, bias=False) for _ in range(spec["layers"])])
+            else:
+                c = spec["channels"]
+                self.layers = nn.Sequential(*[m for _ in range(spec["layers"]) for m in (
+                    nn.Conv2d(c, c, 3, padding=1, bias=False), nn.ReLU())])
+
+        def forward(self, x):
+            y = self.layers(x)
+            return (y.sum(-1, keepdim=True) if name == "gemm_chain"
+                    else y.mean((2, 3), keepdim=True))
+
+    return Chain().eval()
+
+
+def set_tf32(torch, allowed):
+    """TF32 in cuBLAS and cuDNN on or off (off: strict fp32; cuDNN allows it
+    by default). torch 2.9 on has per-backend settings, beside them
+    cudnn.conv and cudnn.rnn; it deprecates the allow_tf32 flags and raises
+    when the two are mixed, so the flags only serve an older torch."""
+    precision = "tf32" if allowed else "ieee"
     conv = getattr(torch.backends.cudnn, "conv", None)
     if conv is None:
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = allowed
+        torch.backends.cudnn.allow_tf32 = allowed
         return
-    torch.backends.cuda.matmul.fp32_precision = "ieee"
-    conv.fp32_precision = "ieee"
+    torch.backends.cuda.matmul.fp32_precision = precision
+    conv.fp32_precision = precision
     rnn = getattr(torch.backends.cudnn, "rnn", None)
     if rnn is not None:  # kept equal to conv's: differing flags make generic checks raise
-        rnn.fp32_precision = "ieee"
+        rnn.fp32_precision = precision
 
 
 class Peer:
@@ -166,7 +192,7 @@ class Peer:
         self.device = torch.device(device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError("torch sees no CUDA device")
-        strict_fp32(torch)
+        set_tf32(torch, False)
         torch.backends.cudnn.benchmark = True
         self.models = {}
 
@@ -188,16 +214,25 @@ class Peer:
         if (name, math) not in self.models:
             import make_models
 
-            model = (make_models.make_minilm() if name == "minilm"
-                     else make_models.make_torchvision(name)).to(self.device)
-            self.models[(name, math)] = model.half() if math == "fp16" else model
+            if name in MICRO:
+                model = micro_model(self.torch, name)
+            elif name == "minilm":
+                model = make_models.make_minilm()
+            else:
+                model = make_models.make_torchvision(name)
+            model = model.to(self.device)
+            half = {"fp16": self.torch.float16, "bf16": self.torch.bfloat16}.get(math)
+            self.models[(name, math)] = model.to(half) if half else model
+        return self.models[(name, math)]
         return self.models[(name, math)]
 
     def measure(self, case, arrays, repeat):
         """(median ms, whether the last output was finite)."""
         torch = self.torch
         model = self.model(case.get("peer_model", case["model"]), case["math"])
-        dtype = torch.float16 if case["math"] == "fp16" else torch.float32
+        dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(case["math"], torch.float32)
+        # tf32: fp32 tensors, tensor-core math in cuBLAS and cuDNN.
+        set_tf32(torch, case["math"] == "tf32")
 
         def once():
             args = [torch.from_numpy(a).to(self.device) for a in arrays]
@@ -219,6 +254,7 @@ class Peer:
 
 def run_case(case, stage, runner, peer, peer_error, repeat, work):
     entry = {k: case[k] for k in ("name", "model", "batch", "math")}
+    entry["contractions"] = case.get("contractions", "library")
     entry["repeat"] = repeat
     if case.get("error"):
         entry["pith_error"] = case["error"]

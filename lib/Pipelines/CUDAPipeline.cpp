@@ -27,9 +27,11 @@ using namespace pith;
 
 void pith::buildCUDALowerToLLVMPipeline(OpPassManager &pm,
                                         const CUDAPipelineOptions &options) {
-  LinalgToKernelCallsPassOptions kernels;
-  kernels.target = "cuda";
-  pm.addPass(createLinalgToKernelCallsPass(kernels));
+  if (options.libraryCalls) {
+    LinalgToKernelCallsPassOptions kernels;
+    kernels.target = "cuda";
+    pm.addPass(createLinalgToKernelCallsPass(kernels));
+  }
   pm.addPass(createConvertBufferizationToMemRefPass());
   // Every copy becomes a kernel (a memcpy would run on the host).
   StridedCopiesToLinalgPassOptions copies;

@@ -143,7 +143,7 @@ lowerImported(std::unique_ptr<LoweredModel> model, llvm::StringRef path,
 } // namespace
 
 std::string CompileTarget::parse(llvm::StringRef target, llvm::StringRef gpuMath,
-                                 CompileTarget &out) {
+                                 CompileTarget &out, llvm::StringRef gpuContractions) {
   if (target == "cpu")
     out.kind = Kind::CPU;
   else if (target == "cuda")
@@ -154,6 +154,11 @@ std::string CompileTarget::parse(llvm::StringRef target, llvm::StringRef gpuMath
     return "unknown GPU math '" + gpuMath.str() + "' (fp32, tf32, fp16 or bf16)";
   if (out.kind == Kind::CPU && gpuMath != "fp32")
     return "--gpu-math applies to --target cuda only";
+  if (gpuContractions != "library" && gpuContractions != "generated")
+    return "unknown GPU contractions '" + gpuContractions.str() + "' (library or generated)";
+  if (out.kind == Kind::CPU && gpuContractions != "library")
+    return "--gpu-contractions applies to --target cuda only";
+  out.libraryContractions = gpuContractions == "library";
   out.gpuMath = gpuMath.str();
   return "";
 }
@@ -302,6 +307,7 @@ lowerImported(std::unique_ptr<LoweredModel> model, llvm::StringRef path,
   if (cuda) {
     CUDAPipelineOptions options;
     options.chips = llvm::ArrayRef<std::string>(target.chips);
+    options.libraryCalls = target.libraryContractions;
     buildCUDALowerToLLVMPipeline(lower, options);
   } else {
     buildCPULowerToLLVMPipeline(lower);

@@ -7,7 +7,7 @@
 //                               compile in process (JIT on the CPU; for cuda
 //                               a library in a temporary directory) and run
 //   pith compile MODEL.onnx -o OUT.so [--target cpu|cuda] [--gpu-math M]
-//            [--input-shape NAME=D1xD2...]...
+//            [--gpu-contractions library|generated] [--input-shape NAME=D1xD2...]...
 //                               ahead of time: OUT.so + OUT.so.weights, run
 //                               through the C API (include/pith-c/Runtime.h)
 //   pith report MODEL.onnx [--json] [--html FILE] [--compare OTHER.onnx]
@@ -210,7 +210,8 @@ int runCompiled(Model &model, const std::string &modelPath,
   return 0;
 }
 int compile(llvm::ArrayRef<const char *> args) {
-  std::string modelPath, outputPath, targetName = "cpu", gpuMath = "fp32";
+  std::string modelPath, outputPath, targetName = "cpu", gpuMath = "fp32",
+                                     contractions = "library";
   std::map<std::string, std::vector<int64_t>> shapes;
   for (size_t i = 0; i < args.size(); ++i) {
     llvm::StringRef arg = args[i];
@@ -221,6 +222,8 @@ int compile(llvm::ArrayRef<const char *> args) {
       targetName = args[++i];
     } else if (arg == "--gpu-math" && hasValue) {
       gpuMath = args[++i];
+    } else if (arg == "--gpu-contractions" && hasValue) {
+      contractions = args[++i];
     } else if (arg == "--input-shape" && hasValue) {
       // NAME=D1xD2x...: fixes an input's symbolic dimensions.
       auto [name, dims] = llvm::StringRef(args[++i]).split('=');
@@ -246,9 +249,11 @@ int compile(llvm::ArrayRef<const char *> args) {
   }
   if (modelPath.empty() || outputPath.empty())
     return fail("usage: pith compile MODEL.onnx -o OUT.so [--target cpu|cuda] "
-                "[--gpu-math M] [--input-shape NAME=D1xD2...]");
+                "[--gpu-math M] [--gpu-contractions library|generated] "
+                "[--input-shape NAME=D1xD2...]");
   pith::CompileTarget target;
-  if (std::string problem = pith::CompileTarget::parse(targetName, gpuMath, target);
+  if (std::string problem =
+          pith::CompileTarget::parse(targetName, gpuMath, target, contractions);
       !problem.empty())
     return fail(problem);
   auto start = std::chrono::steady_clock::now();

@@ -38,6 +38,11 @@ struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOption
   Option<bool> ptxOnly{*this, "ptx-only",
                        llvm::cl::desc("Stop at PTX: no ptxas, no fatbin"),
                        llvm::cl::init(false)};
+  Option<bool> libraryCalls{
+      *this, "library-calls",
+      llvm::cl::desc("Matmuls and convolutions in cuBLAS/cuDNN (else generated kernels, "
+                     "as every other loop nest: for measuring the choice)"),
+      llvm::cl::init(true)};
 };
 void buildCUDAPipeline(mlir::OpPassManager &pm, const CUDAPipelineOptions &options);
 void buildCUDABufferizePipeline(mlir::OpPassManager &pm);

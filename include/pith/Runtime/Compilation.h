@@ -48,10 +48,15 @@ struct CompileTarget {
   std::string gpuMath = "fp32";
   /// CUDA: SM architectures for the fatbin (empty: sm_80 and sm_90).
   std::vector<std::string> chips;
+  /// CUDA: matmuls and convolutions in cuBLAS/cuDNN ("library") or in
+  /// generated kernels ("generated", to measure the choice).
+  bool libraryContractions = true;
 
-  /// Parses --target (cpu, cuda) and --gpu-math values; "" on success.
+  /// Parses --target (cpu, cuda), --gpu-math and --gpu-contractions
+  /// values; "" on success.
   static std::string parse(llvm::StringRef target, llvm::StringRef gpuMath,
-                           CompileTarget &out);
+                           CompileTarget &out,
+                           llvm::StringRef gpuContractions = "library");
 };
 
 llvm::Expected<std::unique_ptr<LoweredModel>>
