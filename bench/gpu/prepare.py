@@ -217,15 +217,20 @@ def factor_low_rank(pith):
     return factored
 
 
-def prepare_cases(pith=None):
+def prepare_cases(pith=None, only=None):
     """Quantized models, inputs and references; returns the cases. With
-    `pith`, also the low-rank MiniLM."""
+    `pith`, also the low-rank MiniLM; with `only`, just those models."""
     OUT.mkdir(parents=True, exist_ok=True)
     cases = []
     sources = {model: SOURCES / source for model, source in MODELS.items()}
     if pith:
         sources[LOW_RANK["name"]] = None  # made from the quantized MiniLM, below
     sources.update({name: "micro" for name in MICRO})
+    if only:
+        unknown = sorted(set(only) - set(sources))
+        if unknown:
+            sys.exit(f"--models: unknown {', '.join(unknown)} (known: {', '.join(sources)})")
+        sources = {model: source for model, source in sources.items() if model in only}
     for model, source in sources.items():
         path = OUT / f"{model}.onnx"
         if source == "micro":
@@ -324,6 +329,8 @@ def main():
                         help="only quantize, make inputs and references")
     parser.add_argument("--pith", type=Path, default=REPO / "build" / "bin" / "pith",
                         help="the pith driver (default: %(default)s)")
+    parser.add_argument("--models", nargs="+", metavar="NAME",
+                        help="only these models (e.g. gemm_chain; default: all)")
     args = parser.parse_args()
 
     missing = [name for name in MODELS.values() if not (SOURCES / name).exists()]
@@ -339,7 +346,7 @@ def main():
                   "libraries", file=sys.stderr)
             return 1
 
-    cases = prepare_cases(None if args.no_compile else args.pith)
+    cases = prepare_cases(None if args.no_compile else args.pith, args.models)
     if args.no_compile:
         print("--no-compile: libraries not compiled, nothing staged")
         return 0

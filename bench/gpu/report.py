@@ -114,15 +114,20 @@ def markdown(results):
              f"Device: **{device}**" + (f" (Pith's runtime reports `{pith_device}`)"
                                         if pith_device else "") + "; "
              f"PyTorch {peer.get('torch', '?')} with CUDA {peer.get('cuda', '?')} and cuDNN "
-             f"{cudnn_version(peer.get('cudnn'))}. One run of bench/gpu/gpu_check.sh on a lent "
-             "machine.", "",
+             f"{cudnn_version(peer.get('cudnn'))}. "
+             + ("Runs on a lent machine: " + "; ".join(
+                 f"({i + 1}) {run}" for i, run in enumerate(results["runs"])) + "."
+                if results.get("runs") else
+                "One run of bench/gpu/gpu_check.sh on a lent machine."), "",
              "How it was measured:", "",
              "- **Pith**: each model compiled here for fixed shapes with `pith compile "
-             "--target cuda --gpu-math fp32|fp16` and run there by `pith-run-compiled "
+             "--target cuda --gpu-math fp32|tf32|fp16|bf16` (and, marked *generated kernels*, "
+             "`--gpu-contractions generated`: matmuls and convolutions in Pith's own kernels "
+             "instead of cuBLAS/cuDNN) and run there by `pith-run-compiled "
              "--repeat N`: the median of N runs after a warm-up ("
              + ", ".join(f"{r} at batch {b}" for b, r in repeats) + "), the copies of the "
-             "inputs to the GPU and of the outputs back included. fp32 is exact fp32; fp16 "
-             "runs GEMMs and convolutions on fp16 tensor cores with fp32 accumulation, the "
+             "inputs to the GPU and of the outputs back included. fp32 is exact fp32; tf32, fp16 "
+             "and bf16 run GEMMs and convolutions on tensor cores with fp32 accumulation, the "
              "rest in fp32.",
              "- **Peer: PyTorch eager** on the same GPU, the same architectures "
              "(bench/models/make_models.py: MiniLM's attention is matmul, softmax, matmul, as "

@@ -37,6 +37,9 @@ void pith::buildCUDALowerToLLVMPipeline(OpPassManager &pm,
   StridedCopiesToLinalgPassOptions copies;
   copies.allCopies = true;
   pm.addNestedPass<func::FuncOp>(createStridedCopiesToLinalgPass(copies));
+  // Matmuls left (generated contractions, or types the libraries are not
+  // given) become shared-memory tiled kernels, the rest loop nests.
+  pm.addPass(createTileContractionsForGPUPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createMapLoopsToGPUPass());
   pm.addPass(createGpuKernelOutliningPass());

@@ -1,5 +1,6 @@
 // RUN: pith-opt %s --pith-cuda-pipeline=ptx-only=true | FileCheck %s
 // RUN: pith-opt %s --pith-cuda-pipeline | FileCheck %s --check-prefix=FATBIN
+// RUN: pith-opt %s --pith-cuda-pipeline="ptx-only=true library-calls=false" | FileCheck %s --check-prefix=GENERATED
 
 // The GPU pipeline on a matmul, elementwise work and a softmax: the matmul
 // is a cuBLAS call on device buffers, the zero fill, the fused bias + ReLU
@@ -20,6 +21,14 @@ module attributes {onnx.opset_import = {ai.onnx = 17 : i64}} {
   // CHECK-SAME:    max.NaN.f32
   // The softmax's exponentials come from libdevice.
   // CHECK-SAME:    ex2.approx
+
+  // Without library calls the matmul is a kernel tiled through shared memory.
+  // GENERATED-NOT: pith_cuda_matmul
+  // GENERATED:     gpu.binary
+  // GENERATED-SAME:  .shared .align 4 .b8
+  // GENERATED-SAME:  st.shared.b32
+  // GENERATED-SAME:  bar.sync
+  // GENERATED-SAME:  ld.shared.b32
 
   // After ptxas and fatbinary: one object, a fatbin (its magic 0xBA55ED50).
   // FATBIN:      gpu.binary @main_graph_kernel {{ *}}[#gpu.object<#nvvm.target<

@@ -16,7 +16,8 @@ left out, to keep DIR small enough to carry there.
 --run-staged DIR (on the GPU machine, which needs numpy and
 pith-run-compiled, not onnx or MLIR): runs each staged model with
 pith-run-compiled and compares its outputs with the expected ones at
-run_models.py's tolerances. When the machine has no usable GPU it prints
+run_models.py's tolerances (models listed in gpu_expected_failures.txt, with
+reasons, are expected to differ). When the machine has no usable GPU it prints
 "gpu-run: skipped: <reason>" and exits 0.
 
 Usage: test/conformance/gpu_models.py --compile-only [--update-supported]
@@ -44,6 +45,7 @@ import numpy as np
 from run_models import REPO, TIMEOUT_S, compare, discover, output_file_name
 
 SUPPORTED = Path(__file__).with_name("gpu_supported.txt")
+EXPECTED_RUN_FAILURES = Path(__file__).with_name("gpu_expected_failures.txt")
 HEADER = """\
 # libonnx-testdata models that `pith compile --target cuda` compiles, checked
 # by test/conformance/gpu_models.py --compile-only. One model per line:
@@ -257,15 +259,34 @@ def run_mode(args):
                     write_json(args.json, reason, {})
                 return 0
             results[key] = (reason, times)
-    failed = 0
+    expected = read_expected_failures()
+    failed = known = passed_anyway = 0
     for key, (reason, _) in sorted(results.items()):
-        if reason:
+        if reason and key in expected:
+            known += 1
+        elif reason:
             failed += 1
             print(f"FAIL: {key}: {reason}")
+        elif key in expected:
+            passed_anyway += 1
     if args.json:
         write_json(args.json, None, results)
-    print(f"gpu-run: {len(results) - failed} passed, {failed} failed (of {len(results)})")
+    print(f"gpu-run: {len(results) - failed - known} passed, {known} expected failures, "
+          f"{failed} failed (of {len(results)})"
+          + (f"; {passed_anyway} listed as known to differ passed this time" if passed_anyway else ""))
     return 1 if failed else 0
+
+
+def read_expected_failures():
+    """{model: reason} from gpu_expected_failures.txt: models whose outputs
+    are known to differ, some only on some runs (cuDNN's algorithm is chosen
+    by timing), so they may pass too."""
+    expected = {}
+    for line in EXPECTED_RUN_FAILURES.read_text().splitlines():
+        model, _, reason = line.partition("#")
+        if model.strip():
+            expected[model.strip()] = reason.strip()
+    return expected
 
 
 def main():

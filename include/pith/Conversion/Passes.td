@@ -109,6 +109,20 @@ def MapLoopsToGPUPass : Pass<"pith-map-loops-to-gpu", "mlir::ModuleOp"> {
                            "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
 }
 
+def TileContractionsForGPUPass : Pass<"pith-tile-contractions-for-gpu", "mlir::ModuleOp"> {
+  let summary = "Run bufferized matmuls as GPU kernels tiled through shared memory";
+  let description = [{
+    `linalg.matmul` and `linalg.batch_matmul` (plain indexing maps, one
+    element type) that no library call took become a `gpu.launch` of
+    16 x 16-thread blocks, one per 16 x 16 tile of C (the batch on the
+    grid's z): A and B pass through two 16 x 16 workgroup buffers a K-tile at
+    a time, with a barrier after loading and after using each tile; edges
+    load zeros. C += A * B, as in linalg.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
+}
+
 def MergeGPUModulesPass : Pass<"pith-merge-gpu-modules", "mlir::ModuleOp"> {
   let summary = "Put every outlined kernel in one gpu.module";
   let description = [{
