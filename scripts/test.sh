@@ -32,7 +32,11 @@ run_suite pytest .venv/bin/python -m pytest test/python -q -p no:cacheprovider
 run_suite conformance .venv/bin/python test/conformance/roundtrip.py
 run_suite conformance-text .venv/bin/python test/conformance/roundtrip.py --via-text
 run_suite codegen .venv/bin/python test/conformance/run_models.py
-run_suite gpu-compile .venv/bin/python test/conformance/gpu_models.py --compile-only
+if [ -e build/lib/libpith_cuda_runtime.so ]; then
+  run_suite gpu-compile .venv/bin/python test/conformance/gpu_models.py --compile-only
+else
+  echo "gpu-compile: skipped: Pith was built without the CUDA toolkit" | tee "$LOGS/gpu-compile.log"
+fi
 run_suite python-package bash scripts/test_python_package.sh
 
 echo

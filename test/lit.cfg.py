@@ -26,3 +26,8 @@ llvm_config.add_tool_substitutions(["pith-opt", "pith-translate", "pith",
                                     "pith-run-c-example", "pith-optimize-c-example",
                                     "pith-run-compiled"],
                                    [config.pith_tools_dir])
+
+# The GPU target's tests need the CUDA toolkit Pith was built with (ptxas,
+# libdevice); without it they are reported unsupported.
+if config.pith_enable_cuda:
+    config.available_features.add("cuda")

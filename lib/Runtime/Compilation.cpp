@@ -159,6 +159,10 @@ std::string CompileTarget::parse(llvm::StringRef target, llvm::StringRef gpuMath
   if (out.kind == Kind::CPU && gpuContractions != "library")
     return "--gpu-contractions applies to --target cuda only";
   out.libraryContractions = gpuContractions == "library";
+#ifndef PITH_ENABLE_CUDA
+  if (out.kind == Kind::CUDA)
+    return "this Pith was built without the CUDA toolkit: --target cuda is not available";
+#endif
   out.gpuMath = gpuMath.str();
   return "";
 }

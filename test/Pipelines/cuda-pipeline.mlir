@@ -1,3 +1,4 @@
+// REQUIRES: cuda
 // RUN: pith-opt %s --pith-cuda-pipeline=ptx-only=true | FileCheck %s
 // RUN: pith-opt %s --pith-cuda-pipeline | FileCheck %s --check-prefix=FATBIN
 // RUN: pith-opt %s --pith-cuda-pipeline="ptx-only=true library-calls=false" | FileCheck %s --check-prefix=GENERATED
