@@ -13,10 +13,12 @@ For each staged case (model, batch, math):
   are compared with the reference: max|a-r| / max|r| and the elementwise
   max |a-r| / (|r| + 1e-3 max|r|), and NaN/Inf are counted.
 - PyTorch eager runs the same architecture (bench/models/make_models.py,
-  random weights: the values do not change the time) on the same inputs,
-  timed the same way: median of N after warm-ups, the copies of inputs and
-  outputs between host and device inside the timed region. fp32 is strict
-  (no TF32), as Pith's fp32; fp16 is model.half() with half inputs.
+  or the micro-benchmarks' chains; random weights: the values do not change
+  the time) on the same inputs, timed the same way: median of N after
+  warm-ups, the copies of inputs and outputs between host and device inside
+  the timed region. fp32 is strict (no TF32), as Pith's fp32; tf32 turns
+  TF32 on in cuBLAS and cuDNN; fp16 and bf16 convert the model and its
+  float inputs. The low-rank MiniLM's peer is the dense MiniLM.
   cudnn.benchmark is on: the fastest convolutions eager PyTorch has.
 ratio = PyTorch time / Pith time: above 1, Pith is faster.
 
