@@ -31,4 +31,19 @@ echo "python-package: installed in $((SECONDS - start)) s"
 cd "$WORK"  # not the source tree: import the installed package
 "$WORK/venv/bin/python" -c "import pith, numpy, torch; print('python-package: import pith ok, API version', pith.API_VERSION, 'from', pith.__file__, '| numpy', numpy.__version__, '| torch', torch.__version__)"
 "$WORK/venv/bin/python" -W ignore "$WORK/src/examples/python/pytorch_to_pith.py" --out "$WORK/example"
+# Built with the GPU target, the installed package compiles for cuda with the
+# GPU runtime installed beside it: it runs, or says there is no GPU.
+if [ -e "$ROOT/build/lib/libpith_cuda_runtime.so" ]; then
+  "$WORK/venv/bin/python" - "$WORK/src/test/Inputs/mlp.onnxtxt" <<'PY'
+import sys
+import pith
+try:
+    pith.load(sys.argv[1]).compile("cuda")
+    print("python-package: compile(target='cuda') ran on a GPU")
+except pith.PithError as error:
+    if "no CUDA driver" not in str(error) and "no usable CUDA device" not in str(error):
+        raise
+    print("python-package: compile(target='cuda') built the library; no GPU here")
+PY
+fi
 echo "python-package: passed"
