@@ -131,11 +131,7 @@ JitModel::fromLowered(llvm::Expected<std::unique_ptr<LoweredModel>> lowered,
 
 llvm::Expected<std::vector<HostTensor>>
 JitModel::run(const std::vector<HostTensor> &inputs) {
-  std::vector<HostTensorRef> refs;
-  for (const HostTensor &input : inputs)
-    refs.push_back({input.dataType, input.shape, input.data.data(),
-                    static_cast<int64_t>(input.data.size())});
-  return run(refs);
+  return run(refsOf(inputs));
 }
 
 llvm::Expected<std::vector<HostTensor>>

@@ -78,11 +78,7 @@ std::string LibraryModel::device() const { return pithModelDevice(model); }
 
 llvm::Expected<std::vector<HostTensor>>
 LibraryModel::run(const std::vector<HostTensor> &inputs) {
-  std::vector<HostTensorRef> refs;
-  for (const HostTensor &tensor : inputs)
-    refs.push_back({tensor.dataType, tensor.shape, tensor.data.data(),
-                    static_cast<int64_t>(tensor.data.size())});
-  return run(refs);
+  return run(refsOf(inputs));
 }
 
 llvm::Expected<std::vector<HostTensor>>

@@ -37,6 +37,15 @@ struct HostTensorRef {
   int64_t bytes = 0;
 };
 
+/// Views of owned tensors, read in place.
+inline std::vector<HostTensorRef> refsOf(const std::vector<HostTensor> &tensors) {
+  std::vector<HostTensorRef> refs;
+  for (const HostTensor &tensor : tensors)
+    refs.push_back({tensor.dataType, tensor.shape, tensor.data.data(),
+                    static_cast<int64_t>(tensor.data.size())});
+  return refs;
+}
+
 /// Bytes per element of an ONNX data type; 0 for strings and packed types.
 unsigned byteWidthOf(int32_t dataType);
 
