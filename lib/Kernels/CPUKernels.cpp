@@ -16,6 +16,8 @@
 
 #include "SparseMatmul.h"
 
+#include "HalfMatmul.h"
+
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
@@ -41,10 +43,16 @@ template <int Rank> struct MemRef {
   int64_t strides[Rank];
 
   float *data() const { return aligned + offset; }
+  /// The first element of a buffer of `type` (the descriptor's pointers are
+  /// typed float whatever the element type).
+  void *data(dnnl::memory::data_type type) const {
+    int64_t bytes = type == dnnl::memory::data_type::f32 ? 4 : 2;
+    return reinterpret_cast<char *>(aligned) + offset * bytes;
+  }
   dnnl::memory::dims dims() const { return {sizes, sizes + Rank}; }
   dnnl::memory::dims steps() const { return {strides, strides + Rank}; }
-  dnnl::memory::desc desc() const {
-    return dnnl::memory::desc(dims(), dnnl::memory::data_type::f32, steps());
+  dnnl::memory::desc desc(dnnl::memory::data_type type = dnnl::memory::data_type::f32) const {
+    return dnnl::memory::desc(dims(), type, steps());
   }
 };
 
@@ -112,23 +120,26 @@ std::vector<int64_t> keyOf(std::initializer_list<const dnnl::memory::dims *> all
   return key;
 }
 
+/// C (f32) += A * B, A and B of `inputs` (f32, or bf16 with f32
+/// accumulation).
 template <int Rank>
-void matmul(const char *name, MemRef<Rank> *a, MemRef<Rank> *b, MemRef<Rank> *c) {
+void matmul(const char *name, MemRef<Rank> *a, MemRef<Rank> *b, MemRef<Rank> *c,
+            dnnl::memory::data_type inputs = dnnl::memory::data_type::f32) {
   // The primitive and the scratchpad it needs.
   using Matmul = std::pair<dnnl::matmul, dnnl::memory::desc>;
   static PrimitiveCache<Matmul> cache;
   try {
     auto aDims = a->dims(), bDims = b->dims(), cDims = c->dims();
     auto aSteps = a->steps(), bSteps = b->steps(), cSteps = c->steps();
-    auto [primitive, scratchpad] =
-        cache.get(keyOf({&aDims, &bDims, &cDims, &aSteps, &bSteps, &cSteps}), [&] {
-          dnnl::matmul::desc desc(a->desc(), b->desc(), c->desc());
+    auto [primitive, scratchpad] = cache.get(
+        keyOf({&aDims, &bDims, &cDims, &aSteps, &bSteps, &cSteps}, {int64_t(inputs)}), [&] {
+          dnnl::matmul::desc desc(a->desc(inputs), b->desc(inputs), c->desc());
           dnnl::matmul::primitive_desc chosen(desc, accumulate(), cpuEngine());
           return Matmul(dnnl::matmul(chosen), chosen.scratchpad_desc());
         });
     dnnl::stream stream(cpuEngine());
-    dnnl::memory am(a->desc(), cpuEngine(), a->data());
-    dnnl::memory bm(b->desc(), cpuEngine(), b->data());
+    dnnl::memory am(a->desc(inputs), cpuEngine(), a->data(inputs));
+    dnnl::memory bm(b->desc(inputs), cpuEngine(), b->data(inputs));
     dnnl::memory cm(c->desc(), cpuEngine(), c->data());
     primitive.execute(stream, {{DNNL_ARG_SRC, am},
                                {DNNL_ARG_WEIGHTS, bm},
@@ -334,6 +345,39 @@ Epilogue epilogueOf(MemRef<1> *bias, MemRef<4> *residual, int64_t present, float
 }
 } // namespace
 
+/// `m`'s f16 elements widened into `storage` as a contiguous f32 matrix.
+template <int Rank> MemRef<Rank> widened(const MemRef<Rank> &m, std::vector<float> &storage) {
+  int64_t count = 1;
+  for (int d = 0; d < Rank; ++d)
+    count *= m.sizes[d];
+  storage.resize(static_cast<size_t>(count));
+  MemRef<Rank> out{storage.data(), storage.data(), 0, {}, {}};
+  int64_t stride = 1;
+  for (int d = Rank - 1; d >= 0; --d) {
+    out.sizes[d] = m.sizes[d];
+    out.strides[d] = stride;
+    stride *= m.sizes[d];
+  }
+  auto *in = static_cast<const uint16_t *>(m.data(dnnl::memory::data_type::f16));
+  // Rows contiguous in the source widen as one run; others element by element.
+  int64_t rows = count / std::max<int64_t>(1, m.sizes[Rank - 1]);
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t offset = 0, rest = r;
+    for (int d = Rank - 2; d >= 0; --d) {
+      offset += (rest % m.sizes[d]) * m.strides[d];
+      rest /= m.sizes[d];
+    }
+    float *row = storage.data() + r * m.sizes[Rank - 1];
+    if (m.strides[Rank - 1] == 1) {
+      pith::kernels::widenHalf(in + offset, row, m.sizes[Rank - 1]);
+    } else {
+      for (int64_t i = 0; i < m.sizes[Rank - 1]; ++i)
+        pith::kernels::widenHalf(in + offset + i * m.strides[Rank - 1], row + i, 1);
+    }
+  }
+  return out;
+}
+
 extern "C" {
 
 /// C += A * B for A [M,K], B [K,N], C [M,N].
@@ -345,6 +389,50 @@ void _mlir_ciface_pith_kernel_matmul_f32(MemRef<2> *a, MemRef<2> *b, MemRef<2> *
 /// weight stored [N,K].
 void _mlir_ciface_pith_kernel_matmul_strided_f32(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c) {
   matmul("pith_kernel_matmul_strided_f32", a, b, c);
+}
+
+/// C += A * B for bf16 A and B, accumulated in f32 (oneDNN's AVX512-BF16
+/// kernels: vdpbf16ps, twice fp32's peak on this machine), any operand
+/// strided.
+void _mlir_ciface_pith_kernel_matmul_bf16(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c) {
+  matmul("pith_kernel_matmul_bf16", a, b, c, dnnl::memory::data_type::bf16);
+}
+
+void _mlir_ciface_pith_kernel_matmul_strided_bf16(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c) {
+  matmul("pith_kernel_matmul_strided_bf16", a, b, c, dnnl::memory::data_type::bf16);
+}
+
+void _mlir_ciface_pith_kernel_batch_matmul_bf16(MemRef<3> *a, MemRef<3> *b, MemRef<3> *c) {
+  matmul("pith_kernel_batch_matmul_bf16", a, b, c, dnnl::memory::data_type::bf16);
+}
+
+/// C += A * B for f16 A and B, accumulated in f32 (HalfMatmul.cpp says why
+/// it computes in fp32 on this hardware): few rows stream B in f16;
+/// otherwise both are widened into contiguous f32 buffers for the fp32
+/// matmul.
+void _mlir_ciface_pith_kernel_matmul_f16(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c) {
+  using pith::kernels::HalfMatrix;
+  auto half = [](const MemRef<2> &m) {
+    return HalfMatrix{static_cast<const uint16_t *>(m.data(dnnl::memory::data_type::f16)),
+                      m.sizes[0], m.sizes[1], m.strides[0], m.strides[1]};
+  };
+  if (c->strides[1] == 1 &&
+      pith::kernels::halfMatmulFewRows(half(*a), half(*b),
+                                       {c->data(), c->sizes[0], c->sizes[1], c->strides[0]}))
+    return;
+  thread_local std::vector<float> wideA, wideB;
+  MemRef<2> wa = widened(*a, wideA), wb = widened(*b, wideB);
+  matmul("pith_kernel_matmul_f16", &wa, &wb, c);
+}
+
+void _mlir_ciface_pith_kernel_matmul_strided_f16(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c) {
+  _mlir_ciface_pith_kernel_matmul_f16(a, b, c);
+}
+
+void _mlir_ciface_pith_kernel_batch_matmul_f16(MemRef<3> *a, MemRef<3> *b, MemRef<3> *c) {
+  thread_local std::vector<float> wideA, wideB;
+  MemRef<3> wa = widened(*a, wideA), wb = widened(*b, wideB);
+  matmul("pith_kernel_batch_matmul_f16", &wa, &wb, c);
 }
 
 /// Y += (X * U) * V for X [M,K], U [K,R], V [R,N], Y [M,N], any operand

@@ -217,4 +217,57 @@ def SparsifyPass : Pass<"pith-sparsify", "mlir::ModuleOp"> {
   let dependentDialects = ["pith::dialect::PithDialect", "pith::ONNX::ONNXDialect"];
 }
 
+def MixedPrecisionPass : Pass<"pith-mixed-precision", "mlir::ModuleOp"> {
+  let summary = "Compute in fp16 or bf16 where numerics allow, with the fewest casts";
+  let description = [{
+    Converts the main graph's float32 computation to `precision` (fp16 or
+    bf16) by op class:
+
+    - low precision: MatMul, Gemm, Conv, ConvTranspose, marked
+      `#pith.precision<compute = f16|bf16, accumulate = f32>` (code
+      generation accumulates their products in f32);
+    - follow their neighbours: elementwise arithmetic and activations, data
+      movement (Reshape, Transpose, Concat, Slice, Gather, ...), pooling;
+    - float32: normalizations (LayerNormalization, BatchNormalization, ...),
+      Softmax, reductions, Exp/Log/Pow, losses, and every op not named above
+      (so shape computations, Range, ConstantOfShape and Resize's scales are
+      never converted);
+    - `keep-fp32` and `low` override the class per op type or node name.
+
+    A float tensor computed from integers (a Cast from an integer type, and
+    float math on such values only) stays float32, so that it stays exact.
+    On calibration inputs (`calibration`, or `pith optimize --calibration`)
+    every candidate activation is checked, and every weight always: one
+    whose magnitude reaches half the format's largest value (65504 for
+    fp16), or whose rounding to the format loses more than its unit
+    roundoff in relative L2 norm (underflow), stays float32 together with
+    the ops that produce and read it.
+
+    Which of the ops that follow their neighbours run in low precision is
+    chosen by a minimum cut: a value whose producer and reader differ in
+    precision needs one Cast (one per value and direction, shared by all its
+    readers), and the cut places the fewest; ties go to low precision.
+    Weights read only in low precision are stored in it (half the bytes).
+    With `keep-io-types` the model's float32 inputs and outputs stay
+    float32; without it they change type too. Ops inside If/Loop/Scan
+    bodies stay float32. A model with no float32 weights, or none at all,
+    is left unchanged with a note in the report.
+  }];
+  let options = [
+    Option<"precision", "precision", "std::string", /*default=*/"\"\"",
+           "'fp16' or 'bf16'">,
+    ListOption<"keepFp32", "keep-fp32", "std::string",
+               "Op types or node names that stay float32">,
+    ListOption<"low", "low", "std::string",
+               "Op types or node names that compute in low precision even where the "
+               "default policy keeps them float32 (the range check still applies)">,
+    Option<"keepIoTypes", "keep-io-types", "bool", /*default=*/"false",
+           "Keep the model's float32 inputs and outputs float32">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "Calibration inputs (.npz) for the range check; default: the module's "
+           "pith.calibration attribute">,
+  ];
+  let dependentDialects = ["pith::dialect::PithDialect", "pith::ONNX::ONNXDialect"];
+}
+
 #endif // PITH_COMPRESSION_PASSES_TD

@@ -23,7 +23,7 @@ Value toDynamic(OpBuilder &b, Location loc, Value value) {
 
 Value toStrided(OpBuilder &b, Location loc, Value value) {
   auto strided = MemRefType::get(
-      {ShapedType::kDynamic, ShapedType::kDynamic}, b.getF32Type(),
+      {ShapedType::kDynamic, ShapedType::kDynamic}, cast<MemRefType>(value.getType()).getElementType(),
       StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
                              {ShapedType::kDynamic, ShapedType::kDynamic}));
   return memref::CastOp::create(b, loc, strided, value);

@@ -51,6 +51,26 @@ bool allPlainF32(Operation *op) {
   return llvm::all_of(op->getOperands(), isPlainF32);
 }
 
+/// The kernel name suffix for a contraction's operands (A, B, C): "f32";
+/// "bf16" or "f16" for 16-bit float A and B accumulated into an f32 C (what
+/// a low-precision MatMul lowers to); "" when no kernel takes them.
+StringRef contractionSuffix(Operation *op) {
+  if (allPlainF32(op))
+    return "f32";
+  if (op->getNumOperands() != 3 || !isPlainF32(op->getOperand(2)))
+    return "";
+  auto a = dyn_cast<MemRefType>(op->getOperand(0).getType());
+  auto b = dyn_cast<MemRefType>(op->getOperand(1).getType());
+  if (!a || !b || !a.getLayout().isIdentity() || !b.getLayout().isIdentity() ||
+      a.getElementType() != b.getElementType())
+    return "";
+  if (a.getElementType().isBF16())
+    return "bf16";
+  if (a.getElementType().isF16())
+    return "f16";
+  return "";
+}
+
 /// What a channels-last convolution's elementwise consumer does to its
 /// result, in the one order oneDNN's post-ops express:
 /// clip(conv + bias[c] + residual, lo, hi).
@@ -302,19 +322,30 @@ bool fuseConvolutionEpilogue(ModuleOp module, Operation *conv, Value image,
   return true;
 }
 
-/// The body acc + a * b over (a, b, acc) block arguments.
+/// The body acc + a * b over (a, b, acc) block arguments, a and b possibly
+/// widened first (16-bit floats accumulated in f32).
 bool isMultiplyAccumulate(Block *body) {
   auto yield = cast<linalg::YieldOp>(body->getTerminator());
   auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add || body->getOperations().size() != 3)
+  size_t widened = 0;
+  for (Operation &op : *body)
+    widened += isa<arith::ExtFOp>(op);
+  if (!add || body->getOperations().size() != 3 + widened)
     return false;
   Value acc = body->getArgument(2);
   if (add.getLhs() != acc && add.getRhs() != acc)
     return false;
   auto mul = (add.getLhs() == acc ? add.getRhs() : add.getLhs()).getDefiningOp<arith::MulFOp>();
+  if (!mul)
+    return false;
+  auto source = [](Value v) {
+    if (auto ext = v.getDefiningOp<arith::ExtFOp>())
+      return ext.getIn();
+    return v;
+  };
   Value a = body->getArgument(0), b = body->getArgument(1);
-  return mul && ((mul.getLhs() == a && mul.getRhs() == b) ||
-                 (mul.getLhs() == b && mul.getRhs() == a));
+  Value x = source(mul.getLhs()), y = source(mul.getRhs());
+  return (x == a && y == b) || (x == b && y == a);
 }
 
 /// How numpy matmul's generic (what the MatMul lowering emits for symbolic
@@ -372,16 +403,17 @@ void matmulGenericToCall(ModuleOp module, linalg::GenericOp op, MatmulForm form)
   Location loc = op.getLoc();
   int64_t batch = op.getNumLoops() - 3;
   Value a = op.getDpsInputs()[0], w = op.getDpsInputs()[1], c = op.getDpsInits()[0];
-  StringRef kernel;
+  std::string kernel;
+  StringRef suffix = contractionSuffix(op);
   if (form == MatmulForm::SharedRight) {
     a = collapseLeadingDims(b, loc, a, batch + 1);
     c = collapseLeadingDims(b, loc, c, batch + 1);
-    kernel = "pith_kernel_matmul_f32";
+    kernel = ("pith_kernel_matmul_" + suffix).str();
   } else {
     a = collapseLeadingDims(b, loc, a, batch);
     w = collapseLeadingDims(b, loc, w, batch);
     c = collapseLeadingDims(b, loc, c, batch);
-    kernel = "pith_kernel_batch_matmul_f32";
+    kernel = ("pith_kernel_batch_matmul_" + suffix).str();
   }
   SmallVector<Value> args = {toDynamic(b, loc, a), toDynamic(b, loc, w), toDynamic(b, loc, c)};
   func::FuncOp decl = kernelDecl(module, kernel, ValueRange(args).getTypes());
@@ -438,11 +470,16 @@ struct LinalgToKernelCallsPass
     SmallVector<linalg::GenericOp> matmulGenerics;
     module.walk([&](Operation *op) {
       auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-      if (!linalgOp || !linalgOp.hasPureBufferSemantics() || !allPlainF32(op))
+      if (!linalgOp || !linalgOp.hasPureBufferSemantics())
+        return;
+      StringRef suffix = contractionSuffix(op);
+      bool f32 = suffix == "f32";
+      if (suffix.empty() ||
+          (!f32 && !isa<linalg::MatmulOp, linalg::BatchMatmulOp, linalg::GenericOp>(op)))
         return;
       if (auto matmul = dyn_cast<linalg::MatmulOp>(op)) {
         bool readable = !matmul.hasUserDefinedMaps() || readsTransposedRhs(matmul);
-        if (readable && isSparseWeight(matmul.getDpsInputs()[1]))
+        if (f32 && readable && isSparseWeight(matmul.getDpsInputs()[1]))
           sparseMatmuls.push_back(matmul);
         else if (!matmul.hasUserDefinedMaps())
           matmuls.push_back(op);
@@ -456,6 +493,8 @@ struct LinalgToKernelCallsPass
       } else if (isa<linalg::DepthwiseConv2DNchwChwOp>(op)) {
         depthwise.push_back(op);
       } else if (isa<linalg::GenericOp>(op) && op->hasAttr("pith.kernel")) {
+        if (!f32)
+          return;
         tagged.push_back(op);
       } else if (auto generic = dyn_cast<linalg::GenericOp>(op);
                  generic && matmulForm(generic) != MatmulForm::None) {
@@ -468,14 +507,16 @@ struct LinalgToKernelCallsPass
       matmulGenericToCall(module, op, matmulForm(op));
     // Pattern: linalg.matmul(A, B) -> C  ==>  call @pith_kernel_matmul_f32(A, B, C)
     for (Operation *op : matmuls)
-      replaceWithCall(module, op, "pith_kernel_matmul_f32", {});
+      replaceWithCall(module, op, ("pith_kernel_matmul_" + contractionSuffix(op)).str(), {});
     for (linalg::MatmulOp op : transposedMatmuls)
-      stridedMatmulToCall(module, op, "pith_kernel_matmul_strided_f32");
+      stridedMatmulToCall(module, op,
+                          ("pith_kernel_matmul_strided_" + contractionSuffix(op)).str());
     for (linalg::MatmulOp op : sparseMatmuls)
       stridedMatmulToCall(module, op, "pith_kernel_sparse_matmul_f32");
     // Pattern: linalg.batch_matmul ==> call @pith_kernel_batch_matmul_f32
     for (Operation *op : batchMatmuls)
-      replaceWithCall(module, op, "pith_kernel_batch_matmul_f32", {});
+      replaceWithCall(module, op, ("pith_kernel_batch_matmul_" + contractionSuffix(op)).str(),
+                      {});
     // Pattern: linalg.conv_2d_nchw_fchw{strides, dilations}(X, W) -> Y
     //          ==> call @pith_kernel_conv2d_nchw_f32(X, W, Y, sh, sw, dh, dw)
     for (Operation *op : convs) {

@@ -20,19 +20,46 @@ using namespace pith::lowering;
 
 namespace {
 
-/// acc + a * b in the element type.
+/// acc + a * b in the accumulator's type (16-bit floats are widened first:
+/// their products are exact in f32).
 Value multiplyAdd(OpBuilder &b, Location loc, Value a, Value x, Value acc) {
-  if (isa<FloatType>(a.getType()))
+  if (isa<FloatType>(a.getType())) {
+    if (a.getType() != acc.getType()) {
+      a = arith::ExtFOp::create(b, loc, acc.getType(), a);
+      x = arith::ExtFOp::create(b, loc, acc.getType(), x);
+    }
     return arith::AddFOp::create(b, loc, acc, arith::MulFOp::create(b, loc, a, x));
+  }
   return arith::AddIOp::create(b, loc, acc, arith::MulIOp::create(b, loc, a, x));
+}
+
+/// The type products are summed in: f32 for fp16 and bf16 results (their
+/// own precision would lose the sum, as #pith.precision says: compute in
+/// 16 bits, accumulate in 32), the result's type otherwise.
+RankedTensorType accumulatorFor(RankedTensorType type) {
+  Type element = type.getElementType();
+  if (element.isF16() || element.isBF16())
+    return type.clone(Float32Type::get(type.getContext()));
+  return type;
+}
+
+/// `sum` rounded to `type`'s element type, if the accumulator was wider.
+Value roundTo(OpBuilder &b, Location loc, Value sum, RankedTensorType type) {
+  if (sum.getType() == type)
+    return sum;
+  return elementwise(b, loc, type, {sum},
+                     [&](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+                       return arith::TruncFOp::create(nb, nloc, type.getElementType(), args[0]);
+                     });
 }
 
 /// C = A * B for 2-D operands, as linalg.matmul (which the kernel pass runs
 /// in a tuned library). With `rhsTransposed`, `rhs` holds B^T ([N, K]) and
 /// the matmul reads it through transposed indexing maps: a transposed
 /// weight (Gemm transB, MatMul of a Transpose) is never copied.
-Value matmul2d(OpBuilder &b, Location loc, Value lhs, Value rhs, RankedTensorType type,
+Value matmul2d(OpBuilder &b, Location loc, Value lhs, Value rhs, RankedTensorType resultType,
                bool rhsTransposed = false) {
+  RankedTensorType type = accumulatorFor(resultType);
   SmallVector<Value> sizes;
   if (type.isDynamicDim(0))
     sizes.push_back(tensor::DimOp::create(b, loc, lhs, 0));
@@ -53,9 +80,10 @@ Value matmul2d(OpBuilder &b, Location loc, Value lhs, Value rhs, RankedTensorTyp
     attributes.push_back(b.getNamedAttr(
         "indexing_maps", b.getArrayAttr({map({m, k}), map({n, k}), map({m, n})})));
   }
-  return linalg::MatmulOp::create(b, loc, TypeRange{type}, ValueRange{lhs, rhs},
-                                  ValueRange{init}, attributes)
-      .getResult(0);
+  Value sum = linalg::MatmulOp::create(b, loc, TypeRange{type}, ValueRange{lhs, rhs},
+                                       ValueRange{init}, attributes)
+                  .getResult(0);
+  return roundTo(b, loc, sum, resultType);
 }
 
 /// The [N, K] tensor `value` ([K, N]) is the 2-D transpose of, if any.
@@ -125,10 +153,11 @@ SmallVector<Value> matmulResultSizes(OpBuilder &b, Location loc, RankedTensorTyp
 
 /// A contraction over loops (batch..., m?, n?, k): the caller gives each
 /// operand's indexing expressions and the result's symbolic sizes.
-Value contraction(OpBuilder &b, Location loc, RankedTensorType resultType,
+Value contraction(OpBuilder &b, Location loc, RankedTensorType roundedType,
                   Value lhs, Value rhs, unsigned numLoops,
                   ArrayRef<AffineExpr> lhsExprs, ArrayRef<AffineExpr> rhsExprs,
                   ArrayRef<AffineExpr> outExprs, ValueRange dynamicSizes) {
+  RankedTensorType resultType = accumulatorFor(roundedType);
   MLIRContext *ctx = b.getContext();
   SmallVector<AffineMap> maps = {AffineMap::get(numLoops, 0, lhsExprs, ctx),
                                  AffineMap::get(numLoops, 0, rhsExprs, ctx),
@@ -142,7 +171,7 @@ Value contraction(OpBuilder &b, Location loc, RankedTensorType resultType,
       linalg::FillOp::create(b, loc, scalarConstant(b, loc, resultType.getElementType(), 0),
                              empty)
           .getResult(0);
-  return linalg::GenericOp::create(
+  Value sum = linalg::GenericOp::create(
              b, loc, TypeRange{resultType}, ValueRange{lhs, rhs},
              ValueRange{init}, maps, iterators,
              [](OpBuilder &nb, Location nloc, ValueRange args) {
@@ -150,6 +179,7 @@ Value contraction(OpBuilder &b, Location loc, RankedTensorType resultType,
                    nb, nloc, multiplyAdd(nb, nloc, args[0], args[1], args[2]));
              })
       .getResult(0);
+  return roundTo(b, loc, sum, roundedType);
 }
 
 FailureOr<SmallVector<Value>> lowerMatMul(Operation *op, ArrayRef<Value> operands,
@@ -189,16 +219,19 @@ FailureOr<SmallVector<Value>> lowerMatMul(Operation *op, ArrayRef<Value> operand
     Value lhs = tensor::CollapseShapeOp::create(rewriter, loc, a, groups);
     Value rhs = tensor::CollapseShapeOp::create(rewriter, loc, b, groups);
     int64_t batch = cast<RankedTensorType>(lhs.getType()).getDimSize(0);
-    auto flatType = RankedTensorType::get(
+    auto roundedType = RankedTensorType::get(
         {batch, aType.getDimSize(rank - 2), bType.getDimSize(rank - 1)},
         result->getElementType());
+    RankedTensorType flatType = accumulatorFor(roundedType);
     Value empty = tensor::EmptyOp::create(rewriter, loc, flatType.getShape(),
                                           flatType.getElementType());
     Value zero = scalarConstant(rewriter, loc, flatType.getElementType(), 0);
     Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
-    Value product = linalg::BatchMatmulOp::create(rewriter, loc, TypeRange{flatType},
-                                                  ValueRange{lhs, rhs}, ValueRange{init})
-                        .getResult(0);
+    Value product = roundTo(rewriter, loc,
+                            linalg::BatchMatmulOp::create(rewriter, loc, TypeRange{flatType},
+                                                          ValueRange{lhs, rhs}, ValueRange{init})
+                                .getResult(0),
+                            roundedType);
     return SmallVector<Value>{tensor::ExpandShapeOp::create(
         rewriter, loc, *result, product, collapseLeading(rank, 3))};
   }

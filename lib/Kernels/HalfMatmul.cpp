@@ -1,0 +1,177 @@
+//===- HalfMatmul.cpp - fp16 matmuls on CPUs without fp16 arithmetic ------===//
+//
+// What this machine measured (bench/mixed_precision/peaks.cpp, docs/
+// mixed-precision.md): one core does ~117 GFLOP/s of fp32 FMA, and widening
+// fp16 to fp32 (vcvtph2ps, F16C) runs alongside at no cost, but there is no
+// AVX512-FP16 arithmetic. So an fp16 matmul computes in fp32 (products of
+// fp16 values are exact in fp32, and sums accumulate in fp32), and fp16
+// pays only where memory traffic dominates:
+// - a few rows (batch-1 inference, GEMV-like): the weight is streamed once
+//   in fp16, half the bytes of fp32, widened in registers;
+// - many rows (compute-bound): both operands are widened into fp32 buffers
+//   once and oneDNN's fp32 matmul runs; fp16 then costs what fp32 does plus
+//   the widening.
+//
+//===----------------------------------------------------------------------===//
+
+#include "HalfMatmul.h"
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace pith::kernels {
+namespace {
+
+float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16, exponent = (h >> 10) & 0x1f,
+           mantissa = h & 0x3ff;
+  if (exponent == 0) {
+    float magnitude = mantissa * 0x1p-24f;
+    return sign ? -magnitude : magnitude;
+  }
+  uint32_t x = sign | (exponent == 31 ? 0x7f800000 | mantissa << 13
+                                      : (exponent + 112) << 23 | mantissa << 13);
+  float value;
+  std::memcpy(&value, &x, sizeof value);
+  return value;
+}
+
+bool hasAvx512F16c() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("f16c");
+  }();
+  return has;
+}
+
+__attribute__((target("avx512f,f16c"), always_inline)) inline __m512 widen16(const uint16_t *p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+}
+
+__attribute__((target("avx512f,f16c"))) void widenAvx512(const uint16_t *in, float *out,
+                                                         int64_t count) {
+  int64_t i = 0;
+  for (; i + 16 <= count; i += 16)
+    _mm512_storeu_ps(out + i, widen16(in + i));
+  for (; i < count; ++i)
+    out[i] = halfToFloat(in[i]);
+}
+
+/// C[m, n0:n1] += A[m, :] . B[:, n0:n1] for B contiguous along N.
+__attribute__((target("avx512f,f16c"))) void rowsTimesRowMajor(const HalfMatrix &a,
+                                                               const HalfMatrix &b,
+                                                               const FloatMatrix &c,
+                                                               int64_t n0, int64_t n1) {
+  const int64_t k = a.cols;
+  for (int64_t m = 0; m < a.rows; ++m) {
+    const uint16_t *aRow = a.data + m * a.rowStride;
+    float *cRow = c.data + m * c.rowStride;
+    int64_t n = n0;
+    for (; n + 64 <= n1; n += 64) {
+      __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+      for (int64_t i = 0; i < k; ++i) {
+        __m512 x = _mm512_set1_ps(halfToFloat(aRow[i * a.colStride]));
+        const uint16_t *w = b.data + i * b.rowStride + n;
+        acc0 = _mm512_fmadd_ps(x, widen16(w), acc0);
+        acc1 = _mm512_fmadd_ps(x, widen16(w + 16), acc1);
+        acc2 = _mm512_fmadd_ps(x, widen16(w + 32), acc2);
+        acc3 = _mm512_fmadd_ps(x, widen16(w + 48), acc3);
+      }
+      float *out = cRow + n;
+      _mm512_storeu_ps(out, _mm512_add_ps(_mm512_loadu_ps(out), acc0));
+      _mm512_storeu_ps(out + 16, _mm512_add_ps(_mm512_loadu_ps(out + 16), acc1));
+      _mm512_storeu_ps(out + 32, _mm512_add_ps(_mm512_loadu_ps(out + 32), acc2));
+      _mm512_storeu_ps(out + 48, _mm512_add_ps(_mm512_loadu_ps(out + 48), acc3));
+    }
+    for (; n < n1; ++n) {
+      float sum = 0;
+      for (int64_t i = 0; i < k; ++i)
+        sum += halfToFloat(aRow[i * a.colStride]) * halfToFloat(b.data[i * b.rowStride + n]);
+      cRow[n] += sum;
+    }
+  }
+}
+
+/// C[m, n0:n1] += A[m, :] . B[:, n0:n1] for B contiguous along K (a weight
+/// stored [N, K], read transposed): one dot product per output.
+__attribute__((target("avx512f,f16c"))) void rowsTimesColumnMajor(const float *aWide,
+                                                                  const HalfMatrix &a,
+                                                                  const HalfMatrix &b,
+                                                                  const FloatMatrix &c,
+                                                                  int64_t n0, int64_t n1) {
+  const int64_t k = a.cols;
+  for (int64_t n = n0; n < n1; ++n) {
+    const uint16_t *w = b.data + n * b.colStride;
+    for (int64_t m = 0; m < a.rows; ++m) {
+      const float *x = aWide + m * k;
+      __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+      int64_t i = 0;
+      for (; i + 32 <= k; i += 32) {
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), widen16(w + i), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), widen16(w + i + 16), acc1);
+      }
+      float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+      for (; i < k; ++i)
+        sum += x[i] * halfToFloat(w[i]);
+      c.data[m * c.rowStride + n] += sum;
+    }
+  }
+}
+
+} // namespace
+
+void widenHalf(const uint16_t *in, float *out, int64_t count) {
+  if (hasAvx512F16c()) {
+    widenAvx512(in, out, count);
+    return;
+  }
+  for (int64_t i = 0; i < count; ++i)
+    out[i] = halfToFloat(in[i]);
+}
+
+bool halfMatmulFewRows(const HalfMatrix &a, const HalfMatrix &b, const FloatMatrix &c) {
+  if (!hasAvx512F16c() || a.rows > kHalfFewRows)
+    return false;
+  const int64_t n = b.cols;
+  // Output columns are split among threads; each streams its share of B once.
+  if (b.colStride == 1) {
+#pragma omp parallel
+    {
+      int threads = omp_get_num_threads(), id = omp_get_thread_num();
+      int64_t chunk = ((n + threads - 1) / threads + 63) / 64 * 64;
+      int64_t n0 = std::min(n, id * chunk), n1 = std::min(n, n0 + chunk);
+      if (n0 < n1)
+        rowsTimesRowMajor(a, b, c, n0, n1);
+    }
+    return true;
+  }
+  if (b.rowStride == 1) {
+    thread_local std::vector<float> wide;
+    wide.resize(static_cast<size_t>(a.rows * a.cols));
+    for (int64_t m = 0; m < a.rows; ++m) {
+      if (a.colStride == 1) {
+        widenHalf(a.data + m * a.rowStride, wide.data() + m * a.cols, a.cols);
+      } else {
+        for (int64_t i = 0; i < a.cols; ++i)
+          wide[m * a.cols + i] = halfToFloat(a.data[m * a.rowStride + i * a.colStride]);
+      }
+    }
+    const float *aWide = wide.data();
+#pragma omp parallel
+    {
+      int threads = omp_get_num_threads(), id = omp_get_thread_num();
+      int64_t chunk = (n + threads - 1) / threads;
+      int64_t n0 = std::min(n, id * chunk), n1 = std::min(n, n0 + chunk);
+      if (n0 < n1)
+        rowsTimesColumnMajor(aWide, a, b, c, n0, n1);
+    }
+    return true;
+  }
+  return false;
+}
+
+} // namespace pith::kernels
