@@ -23,6 +23,7 @@
 #include "ONNX/ONNXSchema.h"
 #include "Pith/PithDialect.h"
 #include "pith/Compression/Calibration.h"
+#include "pith/Proto/ONNXProto.h"
 #include "pith/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -366,6 +367,10 @@ struct MixedPrecisionPass : public pith::impl::MixedPrecisionPassBase<MixedPreci
   }
 
   void collectEntities(func::FuncOp func, ModuleOp module) {
+    int64_t opset = ONNX::maxSupportedOpset();
+    if (auto opsets = module->getAttrOfType<DictionaryAttr>(ONNX::attrs::kOpsetImport))
+      if (auto version = opsets.getAs<IntegerAttr>(ONNX::kDefaultDomain))
+        opset = version.getInt();
     entities.clear();
     entityOfOp.clear();
     entityOfArgument.clear();
@@ -430,6 +435,10 @@ struct MixedPrecisionPass : public pith::impl::MixedPrecisionPassBase<MixedPreci
         e.why = "keep-fp32";
       } else if (e.policy->opClass == OpClass::Low || named(lowSet, &op)) {
         e.pinLow = true;
+      } else if (type == "Gather" && isa_and_nonnull<dialect::UseOp>(op.getOperand(0).getDefiningOp())) {
+        // An embedding lookup: the table is stored in low precision (half
+        // the bytes) and only the rows read are widened after it.
+        e.pinLow = true;
       } else if (e.policy->opClass == OpClass::Float32) {
         e.pinFloat32 = true;
         e.why = "float32 by policy";
@@ -438,6 +447,23 @@ struct MixedPrecisionPass : public pith::impl::MixedPrecisionPassBase<MixedPreci
       // already 16-bit) cannot change with the others.
       int id = addEntity(e);
       Entity &added = entities[id];
+      if (added.policy && added.policy != &constantPolicy && !added.pinFloat32) {
+        // The exported model must stay valid ONNX: bf16 in particular is
+        // missing from many operators' type constraints (Conv and MaxPool
+        // before opset 22). libonnx knows opsets up to 17; a later version
+        // it does not define is taken to accept fp16 only.
+        std::string typeString = format == LowFloat::F16 ? "tensor(float16)" : "tensor(bfloat16)";
+        for (unsigned i = 0; i < op.getNumOperands() && !added.pinFloat32; ++i) {
+          if (!isTypedOperand(added, i) || !isF32Tensor(op.getOperand(i).getType()))
+            continue;
+          std::optional<bool> accepts =
+              proto::operatorAcceptsType(type, opset, i, typeString);
+          if (!accepts.value_or(format == LowFloat::F16))
+            pinFloat32(added, ("ONNX " + type + " (opset " + std::to_string(opset) +
+                               ") does not take " + precisionName())
+                                  .str());
+        }
+      }
       if (added.policy) {
         for (unsigned i = 0; i < op.getNumOperands(); ++i)
           if (isTypedOperand(added, i) && !isF32Tensor(op.getOperand(i).getType()) &&
@@ -543,8 +569,11 @@ struct MixedPrecisionPass : public pith::impl::MixedPrecisionPassBase<MixedPreci
         continue;
       pinFloat32(e, "range");
       ++kept;
-      lines.push_back("weight '" + e.parameter.getSymName().str() + "' stays float32: " +
-                      problem);
+      lines.push_back("weight '" + e.parameter.getSymName().str() +
+                      "' stays float32 with its readers: " + problem);
+      for (const Produced &p : produced)
+        if (entities[p.entity].parameter == e.parameter)
+          pinReaders(func, p.value);
     }
     auto created = OutputErrorMeter::forPass(module, calibration);
     if (!created)
@@ -587,7 +616,6 @@ struct MixedPrecisionPass : public pith::impl::MixedPrecisionPassBase<MixedPreci
   }
 
   void pinProducerAndReaders(func::FuncOp func, Value value) {
-    Block &body = func.getBody().front();
     auto pinOp = [&](Operation *op) {
       if (auto it = entityOfOp.find(op); it != entityOfOp.end())
         pinFloat32(entities[it->second], "range");
@@ -598,9 +626,17 @@ struct MixedPrecisionPass : public pith::impl::MixedPrecisionPassBase<MixedPreci
     } else {
       pinOp(value.getDefiningOp());
     }
+    pinReaders(func, value);
+  }
+
+  /// Pins every op reading `value` to float32 (so that no cast rounds it),
+  /// and a graph output it is to float32.
+  void pinReaders(func::FuncOp func, Value value) {
+    Block &body = func.getBody().front();
     for (OpOperand &use : value.getUses())
       if (Operation *reader = body.findAncestorOpInBlock(*use.getOwner()))
-        pinOp(reader);
+        if (auto it = entityOfOp.find(reader); it != entityOfOp.end())
+          pinFloat32(entities[it->second], "range");
     rangePinnedOutputs.insert(value);
   }
   llvm::DenseSet<Value> rangePinnedOutputs;
@@ -716,9 +752,17 @@ struct MixedPrecisionPass : public pith::impl::MixedPrecisionPassBase<MixedPreci
         cuts.push_back({i, needed});
     }
 
+    // The report.
+    auto summarize = [](const std::map<std::string, int> &counts) {
+      std::string text;
+      for (const auto &[type, n] : counts)
+        text += (text.empty() ? "" : ", ") + type + " " + std::to_string(n);
+      return text.empty() ? std::string("none") : text;
+    };
     // Types: every low entity's values become low precision.
     int64_t bytesBefore = 0, bytesAfter = 0, weightsConverted = 0, weightsKept = 0;
     std::map<std::string, int> lowOps, float32Ops;
+    std::map<std::string, std::map<std::string, int>> pinned; // why -> op type -> count
     for (Entity &e : entities) {
       if (e.parameter) {
         int64_t bytes = parameterBytes(e.parameter);
@@ -740,6 +784,8 @@ struct MixedPrecisionPass : public pith::impl::MixedPrecisionPassBase<MixedPreci
       std::string type = onnxTypeOf(e.op).str();
       if (!e.low) {
         ++float32Ops[type.empty() ? e.op->getName().getStringRef().str() : type];
+        if (e.pinFloat32 && e.why != "float32 by policy" && e.why != "not converted by the policy")
+          ++pinned[e.why][type];
         continue;
       }
       ++lowOps[type];
@@ -812,13 +858,6 @@ struct MixedPrecisionPass : public pith::impl::MixedPrecisionPassBase<MixedPreci
     func.setFunctionType(FunctionType::get(ctx, body.getArgumentTypes(),
                                            terminator->getOperandTypes()));
 
-    // The report.
-    auto summarize = [](const std::map<std::string, int> &counts) {
-      std::string text;
-      for (const auto &[type, n] : counts)
-        text += (text.empty() ? "" : ", ") + type + " " + std::to_string(n);
-      return text.empty() ? std::string("none") : text;
-    };
     int64_t lowCount = 0, float32Count = 0;
     for (const auto &[type, n] : lowOps)
       lowCount += n;
@@ -835,6 +874,8 @@ struct MixedPrecisionPass : public pith::impl::MixedPrecisionPassBase<MixedPreci
         llvm::formatv("weights: {0} converted, {1} -> {2}; {3} kept float32", weightsConverted,
                       formatBytes(bytesBefore), formatBytes(bytesAfter), weightsKept)
             .str()};
+    for (const auto &[why, counts] : pinned)
+      lines.push_back("float32 (" + why + "): " + summarize(counts));
     lines.insert(lines.end(), rangeLines.begin(), rangeLines.end());
     SmallVector<NamedAttribute> figures{
         b.getNamedAttr("precision", b.getStringAttr(precisionName())),

@@ -92,6 +92,7 @@ void pith::buildCPULowerToLLVMPipeline(OpPassManager &pm) {
 void pith::buildCPUPipeline(OpPassManager &pm) {
   pm.addPass(createExpandToONNXPass());
   pm.addPass(createRefineShapesPass());
+  pm.addPass(createWidenConvolutionsPass());
   pm.addPass(createConvertONNXToLinalgPass());
   buildCPUBufferizePipeline(pm);
   buildCPULowerToLLVMPipeline(pm);

@@ -71,6 +71,7 @@ void pith::buildCUDALowerToLLVMPipeline(OpPassManager &pm,
 void pith::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
   pm.addPass(createExpandToONNXPass());
   pm.addPass(createRefineShapesPass());
+  pm.addPass(createWidenConvolutionsPass());
   pm.addPass(createConvertONNXToLinalgPass());
   buildCUDABufferizePipeline(pm);
   buildCUDALowerToLLVMPipeline(pm, options);

@@ -297,3 +297,20 @@ std::string pith::proto::inferShapes(onnx::ModelProto &model) {
   }
   return "";
 }
+
+std::optional<bool> pith::proto::operatorAcceptsType(llvm::StringRef opType, int64_t opset,
+                                                     unsigned input,
+                                                     llvm::StringRef typeString) {
+  const onnx::OpSchema *schema =
+      onnx::OpSchemaRegistry::Schema(opType.str(), static_cast<int>(opset), "");
+  if (!schema || schema->inputs().empty())
+    return std::nullopt;
+  const auto &inputs = schema->inputs();
+  // A variadic last input covers every index from it on.
+  const auto &formal = inputs[std::min<size_t>(input, inputs.size() - 1)];
+  const std::string &type = formal.GetTypeStr();
+  for (const auto &constraint : schema->typeConstraintParams())
+    if (constraint.type_param_str == type)
+      return llvm::is_contained(constraint.allowed_type_strs, typeString.str());
+  return type == typeString;
+}

@@ -252,6 +252,7 @@ lowerImported(std::unique_ptr<LoweredModel> model, llvm::StringRef path,
   PassManager refine(model->context.get());
   refine.addPass(createExpandToONNXPass());
   refine.addPass(createRefineShapesPass());
+  refine.addPass(createWidenConvolutionsPass());
   if (llvm::Error err = runPasses(refine, *model->module, path))
     return std::move(err);
   for (auto [i, type] : llvm::enumerate(func.getResultTypes())) {

@@ -225,7 +225,8 @@ def MixedPrecisionPass : Pass<"pith-mixed-precision", "mlir::ModuleOp"> {
 
     - low precision: MatMul, Gemm, Conv, ConvTranspose, marked
       `#pith.precision<compute = f16|bf16, accumulate = f32>` (code
-      generation accumulates their products in f32);
+      generation accumulates their products in f32), and Gather from a
+      weight (an embedding table, stored in low precision);
     - follow their neighbours: elementwise arithmetic and activations, data
       movement (Reshape, Transpose, Concat, Slice, Gather, ...), pooling;
     - float32: normalizations (LayerNormalization, BatchNormalization, ...),

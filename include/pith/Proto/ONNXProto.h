@@ -56,6 +56,12 @@ std::string printTextModel(const onnx::ModelProto &model, std::string &problem);
 /// cannot infer are skipped). Returns an error message or "".
 std::string inferShapes(onnx::ModelProto &model);
 
+/// Whether operator `opType` of the default domain, in the version `opset`
+/// uses, takes `typeString` (e.g. "tensor(bfloat16)") at input `input` by
+/// its type constraints; nullopt when libonnx does not define it.
+std::optional<bool> operatorAcceptsType(llvm::StringRef opType, int64_t opset, unsigned input,
+                                        llvm::StringRef typeString);
+
 } // namespace pith::proto
 
 #endif // PITH_PROTO_ONNXPROTO_H

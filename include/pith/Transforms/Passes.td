@@ -125,6 +125,19 @@ def ExpandToONNXPass : Pass<"pith-expand-to-onnx", "mlir::ModuleOp"> {
   let dependentDialects = ["pith::ONNX::ONNXDialect"];
 }
 
+def WidenConvolutionsPass : Pass<"pith-widen-convolutions", "mlir::ModuleOp"> {
+  let summary = "Compute fp16/bf16 convolutions in f32 between casts";
+  let description = [{
+    A Conv or ConvTranspose of 16-bit floats (what pith-mixed-precision
+    makes) becomes Cast to f32, the same op in f32, and Cast back: products
+    of 16-bit values are exact in f32 and their sum accumulates there, as
+    `#pith.precision<compute = f16|bf16, accumulate = f32>` says, and the
+    convolution runs in the tuned f32 kernel. Code generation only; export
+    keeps the low-precision op.
+  }];
+  let dependentDialects = ["pith::ONNX::ONNXDialect"];
+}
+
 def PrintCostPass : Pass<"pith-print-cost", "mlir::ModuleOp"> {
   let summary = "Print the cost model's report of the module";
   let description = [{
