@@ -107,6 +107,11 @@ bool isConvertibleConstant(Operation *op) {
 /// Ops that read only a tensor's shape: any element type will do.
 bool readsOnlyShape(StringRef opType) { return opType == "Shape" || opType == "Size"; }
 
+bool isFloatTensor(Type type) {
+  auto tensor = dyn_cast<TensorType>(type);
+  return tensor && isa<FloatType>(tensor.getElementType());
+}
+
 bool isF32Tensor(Type type) {
   auto tensor = dyn_cast<TensorType>(type);
   return tensor && tensor.getElementType().isF32();
@@ -147,6 +152,11 @@ std::string valueNameOf(Value value) {
         return name.str();
   }
   return "";
+}
+
+bool isFloatToFloatCast(Operation *op) {
+  return onnxTypeOf(op) == "Cast" && op->getNumOperands() == 1 && op->getNumResults() == 1 &&
+         isFloatTensor(op->getOperand(0).getType()) && isFloatTensor(op->getResult(0).getType());
 }
 
 void setResultName(Operation *op, unsigned index, StringRef name) {
@@ -654,7 +664,10 @@ struct MixedPrecisionPass : public pith::impl::MixedPrecisionPassBase<MixedPreci
         if (isa<func::ReturnOp>(owner)) {
           wants = keepIoTypes || rangePinnedOutputs.contains(p.value) ? Wants::Float32
                                                                       : Wants::Low;
-        } else if (reader == owner && readsOnlyShape(onnxTypeOf(owner))) {
+        } else if (reader == owner && (readsOnlyShape(onnxTypeOf(owner)) ||
+                                       isFloatToFloatCast(owner))) {
+          // A Cast to a float type rounds whatever it reads: a cast before
+          // it would only make a chain of two.
           wants = Wants::Either;
         } else if (reader == owner) {
           auto it = entityOfOp.find(owner);
