@@ -61,39 +61,39 @@ __attribute__((target("avx512f,f16c"))) void widenAvx512(const uint16_t *in, flo
     out[i] = halfToFloat(in[i]);
 }
 
-/// C[m, n0:n1] += A[m, :] . B[:, n0:n1] for B contiguous along N.
+/// C[:, n0:n1] += A . B[:, n0:n1] for B contiguous along N, B read once:
+/// row k of B's slice is widened 16 columns at a time and added, scaled by
+/// each row's A[m, k], into per-row f32 sums that stay in L1/L2 (at most
+/// kHalfFewRows x the slice). Reading B row by row keeps the stream
+/// sequential; a loop over column blocks outside k would jump a row's
+/// length at every step.
 __attribute__((target("avx512f,f16c"))) void rowsTimesRowMajor(const HalfMatrix &a,
                                                                const HalfMatrix &b,
                                                                const FloatMatrix &c,
                                                                int64_t n0, int64_t n1) {
-  const int64_t k = a.cols;
-  for (int64_t m = 0; m < a.rows; ++m) {
-    const uint16_t *aRow = a.data + m * a.rowStride;
-    float *cRow = c.data + m * c.rowStride;
-    int64_t n = n0;
-    for (; n + 64 <= n1; n += 64) {
-      __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-      for (int64_t i = 0; i < k; ++i) {
-        __m512 x = _mm512_set1_ps(halfToFloat(aRow[i * a.colStride]));
-        const uint16_t *w = b.data + i * b.rowStride + n;
-        acc0 = _mm512_fmadd_ps(x, widen16(w), acc0);
-        acc1 = _mm512_fmadd_ps(x, widen16(w + 16), acc1);
-        acc2 = _mm512_fmadd_ps(x, widen16(w + 32), acc2);
-        acc3 = _mm512_fmadd_ps(x, widen16(w + 48), acc3);
+  const int64_t k = a.cols, rows = a.rows, width = n1 - n0, vectors = width / 16;
+  thread_local std::vector<float> sums;
+  sums.assign(static_cast<size_t>(rows * width), 0.0f);
+  float scale[kHalfFewRows];
+  for (int64_t i = 0; i < k; ++i) {
+    for (int64_t m = 0; m < rows; ++m)
+      scale[m] = halfToFloat(a.data[m * a.rowStride + i * a.colStride]);
+    const uint16_t *w = b.data + i * b.rowStride + n0;
+    for (int64_t v = 0; v < vectors; ++v) {
+      __m512 wide = widen16(w + 16 * v);
+      for (int64_t m = 0; m < rows; ++m) {
+        float *sum = sums.data() + m * width + 16 * v;
+        _mm512_storeu_ps(sum, _mm512_fmadd_ps(_mm512_set1_ps(scale[m]), wide,
+                                              _mm512_loadu_ps(sum)));
       }
-      float *out = cRow + n;
-      _mm512_storeu_ps(out, _mm512_add_ps(_mm512_loadu_ps(out), acc0));
-      _mm512_storeu_ps(out + 16, _mm512_add_ps(_mm512_loadu_ps(out + 16), acc1));
-      _mm512_storeu_ps(out + 32, _mm512_add_ps(_mm512_loadu_ps(out + 32), acc2));
-      _mm512_storeu_ps(out + 48, _mm512_add_ps(_mm512_loadu_ps(out + 48), acc3));
     }
-    for (; n < n1; ++n) {
-      float sum = 0;
-      for (int64_t i = 0; i < k; ++i)
-        sum += halfToFloat(aRow[i * a.colStride]) * halfToFloat(b.data[i * b.rowStride + n]);
-      cRow[n] += sum;
-    }
+    for (int64_t n = 16 * vectors; n < width; ++n)
+      for (int64_t m = 0; m < rows; ++m)
+        sums[m * width + n] += scale[m] * halfToFloat(w[n]);
   }
+  for (int64_t m = 0; m < rows; ++m)
+    for (int64_t n = 0; n < width; ++n)
+      c.data[m * c.rowStride + n0 + n] += sums[m * width + n];
 }
 
 /// C[m, n0:n1] += A[m, :] . B[:, n0:n1] for B contiguous along K (a weight
@@ -142,7 +142,7 @@ bool halfMatmulFewRows(const HalfMatrix &a, const HalfMatrix &b, const FloatMatr
 #pragma omp parallel
     {
       int threads = omp_get_num_threads(), id = omp_get_thread_num();
-      int64_t chunk = ((n + threads - 1) / threads + 63) / 64 * 64;
+      int64_t chunk = ((n + threads - 1) / threads + 15) / 16 * 16;
       int64_t n0 = std::min(n, id * chunk), n1 = std::min(n, n0 + chunk);
       if (n0 < n1)
         rowsTimesRowMajor(a, b, c, n0, n1);

@@ -66,6 +66,8 @@ std::string pith::dataTypeName(int32_t dataType) {
       std::string base = kind[0] == 'f' ? "float" : kind[0] == 'u' ? "uint" : "int";
       return base + std::to_string(8 * (kind[1] - '0'));
     }
+  if (dataType == 16) // no .npy kind of its own
+    return "bfloat16";
   return "ONNX data type " + std::to_string(dataType);
 }
 

@@ -211,4 +211,12 @@ class CompiledModel(_Handle):
                 raise PithError(f"missing input '{missing[0]}'")
             inputs = tuple(named[n] for n in names)
         arrays = [np.asarray(x) for x in inputs]
-        return impl.run([x if x.flags.c_contiguous else np.ascontiguousarray(x) for x in arrays])
+        # bfloat16 (ml_dtypes) travels as its uint16 bits, both ways.
+        arrays = [x.view(np.uint16) if x.dtype.name == "bfloat16" else x for x in arrays]
+        outputs = impl.run([x if x.flags.c_contiguous else np.ascontiguousarray(x)
+                            for x in arrays])
+        for i, info in enumerate(impl.outputs):
+            if info["dtype"] == "bfloat16":
+                import ml_dtypes
+                outputs[i] = outputs[i].view(ml_dtypes.bfloat16)
+        return outputs

@@ -99,7 +99,10 @@ DataType dataTypeOf(const Array &array, const std::string &what) {
 
 /// A numpy array owning the output's bytes (moved, not copied).
 nb::object toNumpy(Tensor &&tensor) {
-  nb::dlpack::dtype dtype = dlpackOf(tensor.dataType);
+  // bfloat16 leaves as its uint16 bits; the package views them as
+  // ml_dtypes.bfloat16.
+  nb::dlpack::dtype dtype = dlpackOf(
+      tensor.dataType == DataType::BFloat16 ? DataType::UInt16 : tensor.dataType);
   auto *bytes = new std::vector<char>(std::move(tensor.data));
   nb::capsule owner(bytes, [](void *p) noexcept { delete static_cast<std::vector<char> *>(p); });
   std::vector<size_t> shape(tensor.shape.begin(), tensor.shape.end());
@@ -147,6 +150,11 @@ NB_MODULE(_pith, m) {
                                  : "input " + std::to_string(i);
           TensorView view;
           view.dataType = dataTypeOf(array, what);
+          // numpy has no bfloat16 of its own: the package passes ml_dtypes'
+          // bfloat16 arrays as their uint16 bits.
+          if (view.dataType == DataType::UInt16 && i < compiled.inputs().size() &&
+              compiled.inputs()[i].dataType == DataType::BFloat16)
+            view.dataType = DataType::BFloat16;
           for (size_t d = 0; d < array.ndim(); ++d)
             view.shape.push_back(static_cast<int64_t>(array.shape(d)));
           view.data = array.data();
