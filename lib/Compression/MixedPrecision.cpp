@@ -16,7 +16,6 @@
 
 #include "pith/Compression/Passes.h"
 
-#include "LowPrecisionFloats.h"
 #include "Weights.h"
 
 #include "ONNX/ONNXOps.h"
@@ -24,6 +23,7 @@
 #include "Pith/PithDialect.h"
 #include "pith/Compression/Calibration.h"
 #include "pith/Proto/ONNXProto.h"
+#include "pith/Runtime/LowPrecisionFloats.h"
 #include "pith/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

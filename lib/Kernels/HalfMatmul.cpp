@@ -16,6 +16,8 @@
 
 #include "HalfMatmul.h"
 
+#include "pith/Runtime/LowPrecisionFloats.h"
+
 #include <immintrin.h>
 #include <omp.h>
 
@@ -26,19 +28,7 @@
 namespace pith::kernels {
 namespace {
 
-float halfToFloat(uint16_t h) {
-  uint32_t sign = uint32_t(h & 0x8000) << 16, exponent = (h >> 10) & 0x1f,
-           mantissa = h & 0x3ff;
-  if (exponent == 0) {
-    float magnitude = mantissa * 0x1p-24f;
-    return sign ? -magnitude : magnitude;
-  }
-  uint32_t x = sign | (exponent == 31 ? 0x7f800000 | mantissa << 13
-                                      : (exponent + 112) << 23 | mantissa << 13);
-  float value;
-  std::memcpy(&value, &x, sizeof value);
-  return value;
-}
+float halfToFloat(uint16_t h) { return fromF16Bits(h); }
 
 bool hasAvx512F16c() {
   static const bool has = [] {

@@ -3,18 +3,19 @@
 // Rounding f32 to the two 16-bit float formats, bit-exact with IEEE
 // round-to-nearest-even (what numpy's astype and the hardware's conversion
 // instructions do), fast enough to run over every weight of a model and
-// every calibration activation.
+// every calibration activation; the CPU kernels widen with the same code
+// where the hardware has no conversion instruction.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef PITH_LIB_COMPRESSION_LOWPRECISIONFLOATS_H
-#define PITH_LIB_COMPRESSION_LOWPRECISIONFLOATS_H
+#ifndef PITH_RUNTIME_LOWPRECISIONFLOATS_H
+#define PITH_RUNTIME_LOWPRECISIONFLOATS_H
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
-namespace pith::compression {
+namespace pith {
 
 enum class LowFloat { F16, BF16 };
 
@@ -85,6 +86,6 @@ inline float fromBits(LowFloat format, uint16_t bits) {
   return format == LowFloat::F16 ? fromF16Bits(bits) : fromBF16Bits(bits);
 }
 
-} // namespace pith::compression
+} // namespace pith
 
-#endif // PITH_LIB_COMPRESSION_LOWPRECISIONFLOATS_H
+#endif // PITH_RUNTIME_LOWPRECISIONFLOATS_H
