@@ -7,11 +7,15 @@
 // runtime unloads the model's weights, like the convolutions' reordered
 // weights.
 //
-// A run takes the rows of A in blocks of 64: each block is transposed into
-// a K x 64 buffer, so that every nonzero B[k, n] adds B[k, n] times 64
-// contiguous values of A's column k into 64 accumulators for output column
-// n (vector FMAs: the zeros cost nothing). Columns are shared among the
-// OpenMP threads.
+// A run takes the rows of A in blocks of 128: each block is transposed into
+// a K x 128 buffer, so that every nonzero B[k, n] adds B[k, n] times 128
+// contiguous values of A's column k into 128 accumulators (8 AVX-512
+// registers) for output column n (vector FMAs: the zeros cost nothing).
+// Columns are shared among the OpenMP threads. 128 rows rather than 64
+// halve the passes over the packed weight and the index loads per FMA
+// (3072x768 at 90% zeros, x [256, 3072]: 2.1-2.7x faster than dense against
+// 2.0-2.2x with 64, alternating runs on a shared machine); 256 rows no
+// longer fit a block in L2 and were slower.
 //
 // No layer may get slower than dense: the first call for each weight and
 // row count times this kernel against the dense oneDNN one on the real
@@ -44,7 +48,7 @@ extern "C" void _mlir_ciface_pith_kernel_matmul_strided_f32(void *a, void *b, vo
 
 namespace {
 
-constexpr int64_t kBlockRows = 64;
+constexpr int64_t kBlockRows = 128;
 
 struct StridedMatrix {
   float *allocated;
@@ -113,11 +117,11 @@ Key keyOf(const StridedMatrix &b) {
 /// target the function is compiled for has.
 typedef float Vector16 __attribute__((vector_size(64), aligned(4)));
 
-/// For columns [first, first + count) and the 64 rows of one block of A
-/// (`transposed`, K x 64): out[i * count + (n - first)] = sum over column
-/// n's nonzeros of value * transposed[k][i]. The reduction runs in chunks
-/// of kDepthChunk rows of k, whose 64-float rows stay in L1 while every
-/// column takes its nonzeros there. Compiled for the host's vector width
+/// For columns [first, first + count) and the kBlockRows rows of one block
+/// of A (`transposed`, K x kBlockRows): out[i * count + (n - first)] = sum
+/// over column n's nonzeros of value * transposed[k][i]. The reduction runs
+/// in chunks of kDepthChunk rows of k, which stay in L2 while every column
+/// takes its nonzeros there. Compiled for the host's vector width
 /// (AVX-512, AVX2 or SSE, chosen when the library loads).
 __attribute__((target_clones("avx512f", "avx2", "default"))) void
 multiplyColumns(const PackedColumns &packed, int64_t first, int64_t count,
@@ -160,8 +164,8 @@ multiplyColumns(const PackedColumns &packed, int64_t first, int64_t count,
   }
 }
 
-/// Writes A's rows [0, 64 S) (S = `fullBlocks`) as S blocks of K x 64:
-/// element (64 s + i, k) at out[(s K + k) 64 + i]. oneDNN's reorder (JIT
+/// Writes A's rows [0, R S) (R = kBlockRows, S = `fullBlocks`) as S blocks
+/// of K x R: element (R s + i, k) at out[(s K + k) R + i]. oneDNN's reorder (JIT
 /// code for this CPU) does the transposition.
 void transposeBlocks(const StridedMatrix &a, int64_t fullBlocks, float *out) {
   using namespace dnnl;
@@ -192,7 +196,7 @@ void transposeBlocks(const StridedMatrix &a, int64_t fullBlocks, float *out) {
 void sparseMatmul(const StridedMatrix &a, const PackedColumns &packed, const StridedMatrix &c) {
   constexpr int64_t kColumnsPerTask = 32;
   const int64_t rows = a.sizes[0], depth = a.sizes[1], columns = packed.columns;
-  // A as blocks of 64 rows, each K x 64 (the last padded with zero rows),
+  // A as blocks of kBlockRows rows, each K x kBlockRows (the last padded with zero rows),
   // 64-byte aligned for the vector loads.
   const int64_t groups = (rows + kBlockRows - 1) / kBlockRows, fullBlocks = rows / kBlockRows;
   thread_local std::vector<float> storage;
