@@ -11,11 +11,15 @@
 // a K x 128 buffer, so that every nonzero B[k, n] adds B[k, n] times 128
 // contiguous values of A's column k into 128 accumulators (8 AVX-512
 // registers) for output column n (vector FMAs: the zeros cost nothing).
-// Columns are shared among the OpenMP threads. 128 rows rather than 64
-// halve the passes over the packed weight and the index loads per FMA
-// (3072x768 at 90% zeros, x [256, 3072]: 2.1-2.7x faster than dense against
-// 2.0-2.2x with 64, alternating runs on a shared machine); 256 rows no
-// longer fit a block in L2 and were slower.
+// Columns are shared among the OpenMP threads, 64 to a task, and the
+// reduction runs in chunks of 128 rows of k (64 KB of the block): every row
+// of a chunk is read by about 64 x density columns while it is in L2, where
+// 32 columns to a task left the block to be streamed from L3 twice as often.
+// Measured on 3072x768 at 90% zeros, x [256, 3072], interleaved with the
+// dense layer: blocks of 64 rows and 32 columns 2.0-2.2x faster than dense;
+// 128 rows 2.1-2.7x; 128 rows, 64 columns and chunks of 128 3.0-3.2x
+// (64 KB chunks 2.95x, 256 KB 3.07x; 96 columns 3.05x; 256 rows, whose
+// block no longer fits L2, 2.0x).
 //
 // No layer may get slower than dense: the first call for each weight and
 // row count times this kernel against the dense oneDNN one on the real
@@ -121,12 +125,12 @@ typedef float Vector16 __attribute__((vector_size(64), aligned(4)));
 /// of A (`transposed`, K x kBlockRows): out[i * count + (n - first)] = sum
 /// over column n's nonzeros of value * transposed[k][i]. The reduction runs
 /// in chunks of kDepthChunk rows of k, which stay in L2 while every column
-/// takes its nonzeros there. Compiled for the host's vector width
+/// of the task takes its nonzeros there. Compiled for the host's vector width
 /// (AVX-512, AVX2 or SSE, chosen when the library loads).
 __attribute__((target_clones("avx512f", "avx2", "default"))) void
 multiplyColumns(const PackedColumns &packed, int64_t first, int64_t count,
                 const float *transposed, float *out) {
-  constexpr int64_t kVectors = kBlockRows / 16, kDepthChunk = 256, kMaxColumns = 32;
+  constexpr int64_t kVectors = kBlockRows / 16, kDepthChunk = 128, kMaxColumns = 64;
   const int64_t *start = packed.start.data();
   const int32_t *rowIndex = packed.rowIndex.data();
   const float *values = packed.values.data();
@@ -194,7 +198,7 @@ void transposeBlocks(const StridedMatrix &a, int64_t fullBlocks, float *out) {
 }
 
 void sparseMatmul(const StridedMatrix &a, const PackedColumns &packed, const StridedMatrix &c) {
-  constexpr int64_t kColumnsPerTask = 32;
+  constexpr int64_t kColumnsPerTask = 64;
   const int64_t rows = a.sizes[0], depth = a.sizes[1], columns = packed.columns;
   // A as blocks of kBlockRows rows, each K x kBlockRows (the last padded with zero rows),
   // 64-byte aligned for the vector loads.
