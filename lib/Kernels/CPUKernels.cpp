@@ -345,6 +345,12 @@ Epilogue epilogueOf(MemRef<1> *bias, MemRef<4> *residual, int64_t present, float
 }
 } // namespace
 
+/// A 2-D descriptor of 16-bit floats as the half-width kernels take it.
+pith::kernels::HalfMatrix sixteenBit(const MemRef<2> &m, dnnl::memory::data_type type) {
+  return {static_cast<const uint16_t *>(m.data(type)), m.sizes[0], m.sizes[1], m.strides[0],
+          m.strides[1]};
+}
+
 /// `m`'s f16 elements widened into `storage` as a contiguous f32 matrix.
 template <int Rank> MemRef<Rank> widened(const MemRef<Rank> &m, std::vector<float> &storage) {
   int64_t count = 1;
@@ -394,12 +400,20 @@ void _mlir_ciface_pith_kernel_matmul_strided_f32(MemRef<2> *a, MemRef<2> *b, Mem
 /// C += A * B for bf16 A and B, accumulated in f32 (oneDNN's AVX512-BF16
 /// kernels: vdpbf16ps, twice fp32's peak on this machine), any operand
 /// strided.
+/// A few rows (batch-1 inference) stream B through the same kernel as fp16,
+/// widened by a shift: oneDNN's bf16 matmul is slower there.
 void _mlir_ciface_pith_kernel_matmul_bf16(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c) {
+  if (c->strides[1] == 1 &&
+      pith::kernels::halfMatmulFewRows(sixteenBit(*a, dnnl::memory::data_type::bf16),
+                                       sixteenBit(*b, dnnl::memory::data_type::bf16),
+                                       {c->data(), c->sizes[0], c->sizes[1], c->strides[0]},
+                                       /*bf16=*/true))
+    return;
   matmul("pith_kernel_matmul_bf16", a, b, c, dnnl::memory::data_type::bf16);
 }
 
 void _mlir_ciface_pith_kernel_matmul_strided_bf16(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c) {
-  matmul("pith_kernel_matmul_strided_bf16", a, b, c, dnnl::memory::data_type::bf16);
+  _mlir_ciface_pith_kernel_matmul_bf16(a, b, c);
 }
 
 void _mlir_ciface_pith_kernel_batch_matmul_bf16(MemRef<3> *a, MemRef<3> *b, MemRef<3> *c) {
@@ -411,13 +425,9 @@ void _mlir_ciface_pith_kernel_batch_matmul_bf16(MemRef<3> *a, MemRef<3> *b, MemR
 /// otherwise both are widened into contiguous f32 buffers for the fp32
 /// matmul.
 void _mlir_ciface_pith_kernel_matmul_f16(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c) {
-  using pith::kernels::HalfMatrix;
-  auto half = [](const MemRef<2> &m) {
-    return HalfMatrix{static_cast<const uint16_t *>(m.data(dnnl::memory::data_type::f16)),
-                      m.sizes[0], m.sizes[1], m.strides[0], m.strides[1]};
-  };
   if (c->strides[1] == 1 &&
-      pith::kernels::halfMatmulFewRows(half(*a), half(*b),
+      pith::kernels::halfMatmulFewRows(sixteenBit(*a, dnnl::memory::data_type::f16),
+                                       sixteenBit(*b, dnnl::memory::data_type::f16),
                                        {c->data(), c->sizes[0], c->sizes[1], c->strides[0]}))
     return;
   thread_local std::vector<float> wideA, wideB;

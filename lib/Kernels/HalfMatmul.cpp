@@ -28,7 +28,9 @@
 namespace pith::kernels {
 namespace {
 
-float halfToFloat(uint16_t h) { return fromF16Bits(h); }
+template <bool Bf16> float toFloat(uint16_t bits) {
+  return Bf16 ? fromBF16Bits(bits) : fromF16Bits(bits);
+}
 
 bool hasAvx512F16c() {
   static const bool has = [] {
@@ -38,17 +40,25 @@ bool hasAvx512F16c() {
   return has;
 }
 
+/// 16 values widened to f32: fp16 by F16C, bf16 by a shift into the high
+/// half of each lane.
+template <bool Bf16>
 __attribute__((target("avx512f,f16c"), always_inline)) inline __m512 widen16(const uint16_t *p) {
-  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+  __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
+  if constexpr (Bf16)
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
+  else
+    return _mm512_cvtph_ps(bits);
 }
 
+template <bool Bf16>
 __attribute__((target("avx512f,f16c"))) void widenAvx512(const uint16_t *in, float *out,
                                                          int64_t count) {
   int64_t i = 0;
   for (; i + 16 <= count; i += 16)
-    _mm512_storeu_ps(out + i, widen16(in + i));
+    _mm512_storeu_ps(out + i, widen16<Bf16>(in + i));
   for (; i < count; ++i)
-    out[i] = halfToFloat(in[i]);
+    out[i] = toFloat<Bf16>(in[i]);
 }
 
 /// C[:, n0:n1] += A . B[:, n0:n1] for B contiguous along N, B read once:
@@ -57,6 +67,7 @@ __attribute__((target("avx512f,f16c"))) void widenAvx512(const uint16_t *in, flo
 /// kHalfFewRows x the slice). Reading B row by row keeps the stream
 /// sequential; a loop over column blocks outside k would jump a row's
 /// length at every step.
+template <bool Bf16>
 __attribute__((target("avx512f,f16c"))) void rowsTimesRowMajor(const HalfMatrix &a,
                                                                const HalfMatrix &b,
                                                                const FloatMatrix &c,
@@ -74,12 +85,12 @@ __attribute__((target("avx512f,f16c"))) void rowsTimesRowMajor(const HalfMatrix 
     float s4[4][kHalfFewRows];
     for (int64_t r = 0; r < 4; ++r)
       for (int64_t m = 0; m < rows; ++m)
-        s4[r][m] = halfToFloat(a.data[m * a.rowStride + (i + r) * a.colStride]);
+        s4[r][m] = toFloat<Bf16>(a.data[m * a.rowStride + (i + r) * a.colStride]);
     const uint16_t *w0 = b.data + i * b.rowStride + n0;
     const uint16_t *w1 = w0 + b.rowStride, *w2 = w1 + b.rowStride, *w3 = w2 + b.rowStride;
     for (int64_t v = 0; v < vectors; ++v) {
-      __m512 x0 = widen16(w0 + 16 * v), x1 = widen16(w1 + 16 * v), x2 = widen16(w2 + 16 * v),
-             x3 = widen16(w3 + 16 * v);
+      __m512 x0 = widen16<Bf16>(w0 + 16 * v), x1 = widen16<Bf16>(w1 + 16 * v), x2 = widen16<Bf16>(w2 + 16 * v),
+             x3 = widen16<Bf16>(w3 + 16 * v);
       for (int64_t m = 0; m < rows; ++m) {
         float *sum = sums.data() + m * width + 16 * v;
         __m512 acc = _mm512_loadu_ps(sum);
@@ -93,14 +104,14 @@ __attribute__((target("avx512f,f16c"))) void rowsTimesRowMajor(const HalfMatrix 
     for (int64_t n = 16 * vectors; n < width; ++n)
       for (int64_t r = 0; r < 4; ++r)
         for (int64_t m = 0; m < rows; ++m)
-          sums[m * width + n] += s4[r][m] * halfToFloat(w0[r * b.rowStride + n]);
+          sums[m * width + n] += s4[r][m] * toFloat<Bf16>(w0[r * b.rowStride + n]);
   }
   for (; i < k; ++i) {
     for (int64_t m = 0; m < rows; ++m)
-      scale[m] = halfToFloat(a.data[m * a.rowStride + i * a.colStride]);
+      scale[m] = toFloat<Bf16>(a.data[m * a.rowStride + i * a.colStride]);
     const uint16_t *w = b.data + i * b.rowStride + n0;
     for (int64_t v = 0; v < vectors; ++v) {
-      __m512 wide = widen16(w + 16 * v);
+      __m512 wide = widen16<Bf16>(w + 16 * v);
       for (int64_t m = 0; m < rows; ++m) {
         float *sum = sums.data() + m * width + 16 * v;
         _mm512_storeu_ps(sum, _mm512_fmadd_ps(_mm512_set1_ps(scale[m]), wide,
@@ -109,7 +120,7 @@ __attribute__((target("avx512f,f16c"))) void rowsTimesRowMajor(const HalfMatrix 
     }
     for (int64_t n = 16 * vectors; n < width; ++n)
       for (int64_t m = 0; m < rows; ++m)
-        sums[m * width + n] += scale[m] * halfToFloat(w[n]);
+        sums[m * width + n] += scale[m] * toFloat<Bf16>(w[n]);
   }
   for (int64_t m = 0; m < rows; ++m)
     for (int64_t n = 0; n < width; ++n)
@@ -118,6 +129,7 @@ __attribute__((target("avx512f,f16c"))) void rowsTimesRowMajor(const HalfMatrix 
 
 /// C[m, n0:n1] += A[m, :] . B[:, n0:n1] for B contiguous along K (a weight
 /// stored [N, K], read transposed): one dot product per output.
+template <bool Bf16>
 __attribute__((target("avx512f,f16c"))) void rowsTimesColumnMajor(const float *aWide,
                                                                   const HalfMatrix &a,
                                                                   const HalfMatrix &b,
@@ -131,12 +143,12 @@ __attribute__((target("avx512f,f16c"))) void rowsTimesColumnMajor(const float *a
       __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
       int64_t i = 0;
       for (; i + 32 <= k; i += 32) {
-        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), widen16(w + i), acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), widen16(w + i + 16), acc1);
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), widen16<Bf16>(w + i), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), widen16<Bf16>(w + i + 16), acc1);
       }
       float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
       for (; i < k; ++i)
-        sum += x[i] * halfToFloat(w[i]);
+        sum += x[i] * toFloat<Bf16>(w[i]);
       c.data[m * c.rowStride + n] += sum;
     }
   }
@@ -146,17 +158,16 @@ __attribute__((target("avx512f,f16c"))) void rowsTimesColumnMajor(const float *a
 
 void widenHalf(const uint16_t *in, float *out, int64_t count) {
   if (hasAvx512F16c()) {
-    widenAvx512(in, out, count);
+    widenAvx512<false>(in, out, count);
     return;
   }
   for (int64_t i = 0; i < count; ++i)
-    out[i] = halfToFloat(in[i]);
+    out[i] = toFloat<false>(in[i]);
 }
 
-bool halfMatmulFewRows(const HalfMatrix &a, const HalfMatrix &b, const FloatMatrix &c) {
-  if (!hasAvx512F16c() || a.rows > kHalfFewRows)
-    return false;
-  const int64_t n = b.cols;
+namespace {
+template <bool Bf16>
+void fewRows(const HalfMatrix &a, const HalfMatrix &b, const FloatMatrix &c, int64_t n) {
   // Output columns are split among threads; each streams its share of B once.
   if (b.colStride == 1) {
 #pragma omp parallel
@@ -165,33 +176,41 @@ bool halfMatmulFewRows(const HalfMatrix &a, const HalfMatrix &b, const FloatMatr
       int64_t chunk = ((n + threads - 1) / threads + 15) / 16 * 16;
       int64_t n0 = std::min(n, id * chunk), n1 = std::min(n, n0 + chunk);
       if (n0 < n1)
-        rowsTimesRowMajor(a, b, c, n0, n1);
+        rowsTimesRowMajor<Bf16>(a, b, c, n0, n1);
     }
-    return true;
+    return;
   }
-  if (b.rowStride == 1) {
-    thread_local std::vector<float> wide;
-    wide.resize(static_cast<size_t>(a.rows * a.cols));
-    for (int64_t m = 0; m < a.rows; ++m) {
-      if (a.colStride == 1) {
-        widenHalf(a.data + m * a.rowStride, wide.data() + m * a.cols, a.cols);
-      } else {
-        for (int64_t i = 0; i < a.cols; ++i)
-          wide[m * a.cols + i] = halfToFloat(a.data[m * a.rowStride + i * a.colStride]);
-      }
+  thread_local std::vector<float> wide;
+  wide.resize(static_cast<size_t>(a.rows * a.cols));
+  for (int64_t m = 0; m < a.rows; ++m) {
+    if (a.colStride == 1) {
+      widenAvx512<Bf16>(a.data + m * a.rowStride, wide.data() + m * a.cols, a.cols);
+    } else {
+      for (int64_t i = 0; i < a.cols; ++i)
+        wide[m * a.cols + i] = toFloat<Bf16>(a.data[m * a.rowStride + i * a.colStride]);
     }
-    const float *aWide = wide.data();
+  }
+  const float *aWide = wide.data();
 #pragma omp parallel
-    {
-      int threads = omp_get_num_threads(), id = omp_get_thread_num();
-      int64_t chunk = (n + threads - 1) / threads;
-      int64_t n0 = std::min(n, id * chunk), n1 = std::min(n, n0 + chunk);
-      if (n0 < n1)
-        rowsTimesColumnMajor(aWide, a, b, c, n0, n1);
-    }
-    return true;
+  {
+    int threads = omp_get_num_threads(), id = omp_get_thread_num();
+    int64_t chunk = (n + threads - 1) / threads;
+    int64_t n0 = std::min(n, id * chunk), n1 = std::min(n, n0 + chunk);
+    if (n0 < n1)
+      rowsTimesColumnMajor<Bf16>(aWide, a, b, c, n0, n1);
   }
-  return false;
+}
+} // namespace
+
+bool halfMatmulFewRows(const HalfMatrix &a, const HalfMatrix &b, const FloatMatrix &c,
+                       bool bf16) {
+  if (!hasAvx512F16c() || a.rows > kHalfFewRows || (b.colStride != 1 && b.rowStride != 1))
+    return false;
+  if (bf16)
+    fewRows<true>(a, b, c, b.cols);
+  else
+    fewRows<false>(a, b, c, b.cols);
+  return true;
 }
 
 } // namespace pith::kernels

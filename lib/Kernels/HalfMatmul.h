@@ -7,7 +7,7 @@
 
 namespace pith::kernels {
 
-/// A strided matrix of fp16 bits.
+/// A strided matrix of fp16 or bf16 bits.
 struct HalfMatrix {
   const uint16_t *data;
   int64_t rows, cols, rowStride, colStride;
@@ -24,9 +24,11 @@ struct FloatMatrix {
 /// into buffers for the fp32 library matmul (compute-bound).
 inline constexpr int64_t kHalfFewRows = 8;
 
-/// C += A * B for A with at most kHalfFewRows rows and B contiguous along one
-/// dimension, on AVX-512 with F16C; false (nothing done) otherwise.
-bool halfMatmulFewRows(const HalfMatrix &a, const HalfMatrix &b, const FloatMatrix &c);
+/// C += A * B for fp16 (or, with `bf16`, bf16) A and B, A with at most
+/// kHalfFewRows rows and B contiguous along one dimension, on AVX-512 with
+/// F16C; false (nothing done) otherwise.
+bool halfMatmulFewRows(const HalfMatrix &a, const HalfMatrix &b, const FloatMatrix &c,
+                       bool bf16 = false);
 
 /// out[i] = in[i] widened to fp32.
 void widenHalf(const uint16_t *in, float *out, int64_t count);
