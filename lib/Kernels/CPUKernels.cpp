@@ -345,10 +345,18 @@ Epilogue epilogueOf(MemRef<1> *bias, MemRef<4> *residual, int64_t present, float
 }
 } // namespace
 
-/// A 2-D descriptor of 16-bit floats as the half-width kernels take it.
-pith::kernels::HalfMatrix sixteenBit(const MemRef<2> &m, dnnl::memory::data_type type) {
-  return {static_cast<const uint16_t *>(m.data(type)), m.sizes[0], m.sizes[1], m.strides[0],
-          m.strides[1]};
+/// C += A * B by the streaming kernel for a few rows (HalfMatmul.cpp);
+/// false when it does not apply (more rows, no AVX-512, B strided both ways).
+static bool fewRows(pith::kernels::ElementFormat format, dnnl::memory::data_type type,
+                    const MemRef<2> &a, const MemRef<2> &b, const MemRef<2> &c) {
+  if (c.strides[1] != 1)
+    return false;
+  auto view = [&](const MemRef<2> &m) {
+    return pith::kernels::StridedMatrix{m.data(type), m.sizes[0], m.sizes[1], m.strides[0],
+                                        m.strides[1]};
+  };
+  return pith::kernels::matmulFewRows(format, view(a), view(b),
+                                      {c.data(), c.sizes[0], c.sizes[1], c.strides[0]});
 }
 
 /// `m`'s f16 elements widened into `storage` as a contiguous f32 matrix.
@@ -386,28 +394,27 @@ template <int Rank> MemRef<Rank> widened(const MemRef<Rank> &m, std::vector<floa
 
 extern "C" {
 
-/// C += A * B for A [M,K], B [K,N], C [M,N].
+/// C += A * B for A [M,K], B [K,N], C [M,N]. A few rows stream B
+/// (HalfMatmul.cpp); more run oneDNN's matmul.
 void _mlir_ciface_pith_kernel_matmul_f32(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c) {
-  matmul("pith_kernel_matmul_f32", a, b, c);
+  using pith::kernels::ElementFormat;
+  if (!fewRows(ElementFormat::F32, dnnl::memory::data_type::f32, *a, *b, *c))
+    matmul("pith_kernel_matmul_f32", a, b, c);
 }
 
 /// C += A * B as above, any operand strided: B is a transposed view of a
 /// weight stored [N,K].
 void _mlir_ciface_pith_kernel_matmul_strided_f32(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c) {
-  matmul("pith_kernel_matmul_strided_f32", a, b, c);
+  using pith::kernels::ElementFormat;
+  if (!fewRows(ElementFormat::F32, dnnl::memory::data_type::f32, *a, *b, *c))
+    matmul("pith_kernel_matmul_strided_f32", a, b, c);
 }
 
-/// C += A * B for bf16 A and B, accumulated in f32 (oneDNN's AVX512-BF16
-/// kernels: vdpbf16ps, twice fp32's peak on this machine), any operand
-/// strided.
-/// A few rows (batch-1 inference) stream B through the same kernel as fp16,
-/// widened by a shift: oneDNN's bf16 matmul is slower there.
+/// C += A * B for bf16 A and B, accumulated in f32, any operand strided: a
+/// few rows stream B (widened by a shift); more run oneDNN's AVX512-BF16
+/// kernels (vdpbf16ps, twice fp32's peak on this machine).
 void _mlir_ciface_pith_kernel_matmul_bf16(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c) {
-  if (c->strides[1] == 1 &&
-      pith::kernels::halfMatmulFewRows(sixteenBit(*a, dnnl::memory::data_type::bf16),
-                                       sixteenBit(*b, dnnl::memory::data_type::bf16),
-                                       {c->data(), c->sizes[0], c->sizes[1], c->strides[0]},
-                                       /*bf16=*/true))
+  if (fewRows(pith::kernels::ElementFormat::BF16, dnnl::memory::data_type::bf16, *a, *b, *c))
     return;
   matmul("pith_kernel_matmul_bf16", a, b, c, dnnl::memory::data_type::bf16);
 }
@@ -425,10 +432,7 @@ void _mlir_ciface_pith_kernel_batch_matmul_bf16(MemRef<3> *a, MemRef<3> *b, MemR
 /// otherwise both are widened into contiguous f32 buffers for the fp32
 /// matmul.
 void _mlir_ciface_pith_kernel_matmul_f16(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c) {
-  if (c->strides[1] == 1 &&
-      pith::kernels::halfMatmulFewRows(sixteenBit(*a, dnnl::memory::data_type::f16),
-                                       sixteenBit(*b, dnnl::memory::data_type::f16),
-                                       {c->data(), c->sizes[0], c->sizes[1], c->strides[0]}))
+  if (fewRows(pith::kernels::ElementFormat::F16, dnnl::memory::data_type::f16, *a, *b, *c))
     return;
   thread_local std::vector<float> wideA, wideB;
   MemRef<2> wa = widened(*a, wideA), wb = widened(*b, wideB);

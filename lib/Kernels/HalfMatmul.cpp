@@ -1,4 +1,10 @@
-//===- HalfMatmul.cpp - fp16 matmuls on CPUs without fp16 arithmetic ------===//
+//===- HalfMatmul.cpp - Matmuls of a few rows, and fp16 without fp16 math -===//
+//
+// A matmul of a few rows (batch-1 inference) is bound by reading the
+// weight: the kernel below streams it once, four rows of B at a time,
+// widening 16-bit formats in registers. oneDNN's matmul reads it at half
+// that rate here (fp32 1x4096x4096: 4.7-5.0 ms against 2.3-2.5 ms in
+// onnxruntime), so fp32, bf16 and fp16 all take this path up to kFewRows.
 //
 // What this machine measured (bench/mixed_precision/peaks.cpp, docs/
 // mixed-precision.md): one core does ~117 GFLOP/s of fp32 FMA, and widening
@@ -28,9 +34,6 @@
 namespace pith::kernels {
 namespace {
 
-template <bool Bf16> float toFloat(uint16_t bits) {
-  return Bf16 ? fromBF16Bits(bits) : fromF16Bits(bits);
-}
 
 bool hasAvx512F16c() {
   static const bool has = [] {
@@ -40,57 +43,76 @@ bool hasAvx512F16c() {
   return has;
 }
 
-/// 16 values widened to f32: fp16 by F16C, bf16 by a shift into the high
-/// half of each lane.
-template <bool Bf16>
-__attribute__((target("avx512f,f16c"), always_inline)) inline __m512 widen16(const uint16_t *p) {
-  __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
-  if constexpr (Bf16)
+/// The element formats the kernels read, each with its scalar and 16-wide
+/// widening to f32: fp16 by F16C, bf16 by a shift into the high half of
+/// each lane, f32 as it is.
+struct F16 {
+  using Element = uint16_t;
+  static float scalar(uint16_t bits) { return fromF16Bits(bits); }
+  __attribute__((target("avx512f,f16c"), always_inline)) static __m512 load16(const uint16_t *p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+  }
+};
+struct BF16 {
+  using Element = uint16_t;
+  static float scalar(uint16_t bits) { return fromBF16Bits(bits); }
+  __attribute__((target("avx512f,f16c"), always_inline)) static __m512 load16(const uint16_t *p) {
+    __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
-  else
-    return _mm512_cvtph_ps(bits);
+  }
+};
+struct F32 {
+  using Element = float;
+  static float scalar(float value) { return value; }
+  __attribute__((target("avx512f,f16c"), always_inline)) static __m512 load16(const float *p) {
+    return _mm512_loadu_ps(p);
+  }
+};
+
+template <typename Format> const typename Format::Element *elements(const StridedMatrix &m) {
+  return static_cast<const typename Format::Element *>(m.data);
 }
 
-template <bool Bf16>
-__attribute__((target("avx512f,f16c"))) void widenAvx512(const uint16_t *in, float *out,
-                                                         int64_t count) {
+template <typename Format>
+__attribute__((target("avx512f,f16c"))) void widenAvx512(const typename Format::Element *in,
+                                                         float *out, int64_t count) {
   int64_t i = 0;
   for (; i + 16 <= count; i += 16)
-    _mm512_storeu_ps(out + i, widen16<Bf16>(in + i));
+    _mm512_storeu_ps(out + i, Format::load16(in + i));
   for (; i < count; ++i)
-    out[i] = toFloat<Bf16>(in[i]);
+    out[i] = Format::scalar(in[i]);
 }
 
 /// C[:, n0:n1] += A . B[:, n0:n1] for B contiguous along N, B read once:
 /// row k of B's slice is widened 16 columns at a time and added, scaled by
 /// each row's A[m, k], into per-row f32 sums that stay in L1/L2 (at most
-/// kHalfFewRows x the slice). Reading B row by row keeps the stream
+/// kFewRows x the slice). Reading B row by row keeps the stream
 /// sequential; a loop over column blocks outside k would jump a row's
 /// length at every step.
-template <bool Bf16>
-__attribute__((target("avx512f,f16c"))) void rowsTimesRowMajor(const HalfMatrix &a,
-                                                               const HalfMatrix &b,
+template <typename Format>
+__attribute__((target("avx512f,f16c"))) void rowsTimesRowMajor(const StridedMatrix &a,
+                                                               const StridedMatrix &b,
                                                                const FloatMatrix &c,
                                                                int64_t n0, int64_t n1) {
   const int64_t k = a.cols, rows = a.rows, width = n1 - n0, vectors = width / 16;
   thread_local std::vector<float> sums;
   sums.assign(static_cast<size_t>(rows * width), 0.0f);
-  float scale[kHalfFewRows];
+  float scale[kFewRows];
   // Four rows of B at a time: four sequential streams keep more misses in
   // flight than one (a thread's share of a row is often a single 4 KB page,
   // where the hardware prefetcher stops), and each sum is loaded and stored
   // once per four rows.
   int64_t i = 0;
   for (; i + 4 <= k; i += 4) {
-    float s4[4][kHalfFewRows];
+    float s4[4][kFewRows];
     for (int64_t r = 0; r < 4; ++r)
       for (int64_t m = 0; m < rows; ++m)
-        s4[r][m] = toFloat<Bf16>(a.data[m * a.rowStride + (i + r) * a.colStride]);
-    const uint16_t *w0 = b.data + i * b.rowStride + n0;
-    const uint16_t *w1 = w0 + b.rowStride, *w2 = w1 + b.rowStride, *w3 = w2 + b.rowStride;
+        s4[r][m] = Format::scalar(elements<Format>(a)[m * a.rowStride + (i + r) * a.colStride]);
+    const auto *w0 = elements<Format>(b) + i * b.rowStride + n0;
+    const auto *w1 = w0 + b.rowStride, *w2 = w1 + b.rowStride, *w3 = w2 + b.rowStride;
     for (int64_t v = 0; v < vectors; ++v) {
-      __m512 x0 = widen16<Bf16>(w0 + 16 * v), x1 = widen16<Bf16>(w1 + 16 * v), x2 = widen16<Bf16>(w2 + 16 * v),
-             x3 = widen16<Bf16>(w3 + 16 * v);
+      __m512 x0 = Format::load16(w0 + 16 * v), x1 = Format::load16(w1 + 16 * v), x2 = Format::load16(w2 + 16 * v),
+             x3 = Format::load16(w3 + 16 * v);
       for (int64_t m = 0; m < rows; ++m) {
         float *sum = sums.data() + m * width + 16 * v;
         __m512 acc = _mm512_loadu_ps(sum);
@@ -104,14 +126,14 @@ __attribute__((target("avx512f,f16c"))) void rowsTimesRowMajor(const HalfMatrix 
     for (int64_t n = 16 * vectors; n < width; ++n)
       for (int64_t r = 0; r < 4; ++r)
         for (int64_t m = 0; m < rows; ++m)
-          sums[m * width + n] += s4[r][m] * toFloat<Bf16>(w0[r * b.rowStride + n]);
+          sums[m * width + n] += s4[r][m] * Format::scalar(w0[r * b.rowStride + n]);
   }
   for (; i < k; ++i) {
     for (int64_t m = 0; m < rows; ++m)
-      scale[m] = toFloat<Bf16>(a.data[m * a.rowStride + i * a.colStride]);
-    const uint16_t *w = b.data + i * b.rowStride + n0;
+      scale[m] = Format::scalar(elements<Format>(a)[m * a.rowStride + i * a.colStride]);
+    const auto *w = elements<Format>(b) + i * b.rowStride + n0;
     for (int64_t v = 0; v < vectors; ++v) {
-      __m512 wide = widen16<Bf16>(w + 16 * v);
+      __m512 wide = Format::load16(w + 16 * v);
       for (int64_t m = 0; m < rows; ++m) {
         float *sum = sums.data() + m * width + 16 * v;
         _mm512_storeu_ps(sum, _mm512_fmadd_ps(_mm512_set1_ps(scale[m]), wide,
@@ -120,7 +142,7 @@ __attribute__((target("avx512f,f16c"))) void rowsTimesRowMajor(const HalfMatrix 
     }
     for (int64_t n = 16 * vectors; n < width; ++n)
       for (int64_t m = 0; m < rows; ++m)
-        sums[m * width + n] += scale[m] * toFloat<Bf16>(w[n]);
+        sums[m * width + n] += scale[m] * Format::scalar(w[n]);
   }
   for (int64_t m = 0; m < rows; ++m)
     for (int64_t n = 0; n < width; ++n)
@@ -129,26 +151,26 @@ __attribute__((target("avx512f,f16c"))) void rowsTimesRowMajor(const HalfMatrix 
 
 /// C[m, n0:n1] += A[m, :] . B[:, n0:n1] for B contiguous along K (a weight
 /// stored [N, K], read transposed): one dot product per output.
-template <bool Bf16>
+template <typename Format>
 __attribute__((target("avx512f,f16c"))) void rowsTimesColumnMajor(const float *aWide,
-                                                                  const HalfMatrix &a,
-                                                                  const HalfMatrix &b,
+                                                                  const StridedMatrix &a,
+                                                                  const StridedMatrix &b,
                                                                   const FloatMatrix &c,
                                                                   int64_t n0, int64_t n1) {
   const int64_t k = a.cols;
   for (int64_t n = n0; n < n1; ++n) {
-    const uint16_t *w = b.data + n * b.colStride;
+    const auto *w = elements<Format>(b) + n * b.colStride;
     for (int64_t m = 0; m < a.rows; ++m) {
       const float *x = aWide + m * k;
       __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
       int64_t i = 0;
       for (; i + 32 <= k; i += 32) {
-        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), widen16<Bf16>(w + i), acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), widen16<Bf16>(w + i + 16), acc1);
+        acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), Format::load16(w + i), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), Format::load16(w + i + 16), acc1);
       }
       float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
       for (; i < k; ++i)
-        sum += x[i] * toFloat<Bf16>(w[i]);
+        sum += x[i] * Format::scalar(w[i]);
       c.data[m * c.rowStride + n] += sum;
     }
   }
@@ -158,16 +180,16 @@ __attribute__((target("avx512f,f16c"))) void rowsTimesColumnMajor(const float *a
 
 void widenHalf(const uint16_t *in, float *out, int64_t count) {
   if (hasAvx512F16c()) {
-    widenAvx512<false>(in, out, count);
+    widenAvx512<F16>(in, out, count);
     return;
   }
   for (int64_t i = 0; i < count; ++i)
-    out[i] = toFloat<false>(in[i]);
+    out[i] = F16::scalar(in[i]);
 }
 
 namespace {
-template <bool Bf16>
-void fewRows(const HalfMatrix &a, const HalfMatrix &b, const FloatMatrix &c, int64_t n) {
+template <typename Format>
+void fewRows(const StridedMatrix &a, const StridedMatrix &b, const FloatMatrix &c, int64_t n) {
   // Output columns are split among threads; each streams its share of B once.
   if (b.colStride == 1) {
 #pragma omp parallel
@@ -176,7 +198,7 @@ void fewRows(const HalfMatrix &a, const HalfMatrix &b, const FloatMatrix &c, int
       int64_t chunk = ((n + threads - 1) / threads + 15) / 16 * 16;
       int64_t n0 = std::min(n, id * chunk), n1 = std::min(n, n0 + chunk);
       if (n0 < n1)
-        rowsTimesRowMajor<Bf16>(a, b, c, n0, n1);
+        rowsTimesRowMajor<Format>(a, b, c, n0, n1);
     }
     return;
   }
@@ -184,10 +206,12 @@ void fewRows(const HalfMatrix &a, const HalfMatrix &b, const FloatMatrix &c, int
   wide.resize(static_cast<size_t>(a.rows * a.cols));
   for (int64_t m = 0; m < a.rows; ++m) {
     if (a.colStride == 1) {
-      widenAvx512<Bf16>(a.data + m * a.rowStride, wide.data() + m * a.cols, a.cols);
+      widenAvx512<Format>(elements<Format>(a) + m * a.rowStride, wide.data() + m * a.cols,
+                          a.cols);
     } else {
       for (int64_t i = 0; i < a.cols; ++i)
-        wide[m * a.cols + i] = toFloat<Bf16>(a.data[m * a.rowStride + i * a.colStride]);
+        wide[m * a.cols + i] =
+            Format::scalar(elements<Format>(a)[m * a.rowStride + i * a.colStride]);
     }
   }
   const float *aWide = wide.data();
@@ -197,19 +221,20 @@ void fewRows(const HalfMatrix &a, const HalfMatrix &b, const FloatMatrix &c, int
     int64_t chunk = (n + threads - 1) / threads;
     int64_t n0 = std::min(n, id * chunk), n1 = std::min(n, n0 + chunk);
     if (n0 < n1)
-      rowsTimesColumnMajor<Bf16>(aWide, a, b, c, n0, n1);
+      rowsTimesColumnMajor<Format>(aWide, a, b, c, n0, n1);
   }
 }
 } // namespace
 
-bool halfMatmulFewRows(const HalfMatrix &a, const HalfMatrix &b, const FloatMatrix &c,
-                       bool bf16) {
-  if (!hasAvx512F16c() || a.rows > kHalfFewRows || (b.colStride != 1 && b.rowStride != 1))
+bool matmulFewRows(ElementFormat format, const StridedMatrix &a, const StridedMatrix &b,
+                   const FloatMatrix &c) {
+  if (!hasAvx512F16c() || a.rows > kFewRows || (b.colStride != 1 && b.rowStride != 1))
     return false;
-  if (bf16)
-    fewRows<true>(a, b, c, b.cols);
-  else
-    fewRows<false>(a, b, c, b.cols);
+  switch (format) {
+  case ElementFormat::F16: fewRows<F16>(a, b, c, b.cols); break;
+  case ElementFormat::BF16: fewRows<BF16>(a, b, c, b.cols); break;
+  case ElementFormat::F32: fewRows<F32>(a, b, c, b.cols); break;
+  }
   return true;
 }
 

@@ -1,4 +1,4 @@
-//===- HalfMatmul.h - fp16 matmuls on CPUs without fp16 arithmetic -*- C++ -*-===//
+//===- HalfMatmul.h - Matmuls of a few rows, and fp16 without fp16 math -*- C++ -*-===//
 
 #ifndef PITH_LIB_KERNELS_HALFMATMUL_H
 #define PITH_LIB_KERNELS_HALFMATMUL_H
@@ -7,9 +7,12 @@
 
 namespace pith::kernels {
 
-/// A strided matrix of fp16 or bf16 bits.
-struct HalfMatrix {
-  const uint16_t *data;
+/// How a matrix's elements are stored.
+enum class ElementFormat { F16, BF16, F32 };
+
+/// A strided matrix of elements of some ElementFormat.
+struct StridedMatrix {
+  const void *data;
   int64_t rows, cols, rowStride, colStride;
 };
 
@@ -19,16 +22,15 @@ struct FloatMatrix {
   int64_t rows, cols, rowStride;
 };
 
-/// Up to this many rows, an fp16 matmul streams the weight in fp16 and
-/// widens it in registers (memory-bound); above, the operands are widened
-/// into buffers for the fp32 library matmul (compute-bound).
-inline constexpr int64_t kHalfFewRows = 8;
+/// Up to this many rows a matmul streams the weight (memory-bound); above,
+/// the library matmul runs (fp16 operands widened into buffers first).
+inline constexpr int64_t kFewRows = 8;
 
-/// C += A * B for fp16 (or, with `bf16`, bf16) A and B, A with at most
-/// kHalfFewRows rows and B contiguous along one dimension, on AVX-512 with
-/// F16C; false (nothing done) otherwise.
-bool halfMatmulFewRows(const HalfMatrix &a, const HalfMatrix &b, const FloatMatrix &c,
-                       bool bf16 = false);
+/// C += A * B for A and B of `format`, A with at most kFewRows rows and B
+/// contiguous along one dimension, on AVX-512 with F16C; false (nothing
+/// done) otherwise.
+bool matmulFewRows(ElementFormat format, const StridedMatrix &a, const StridedMatrix &b,
+                   const FloatMatrix &c);
 
 /// out[i] = in[i] widened to fp32.
 void widenHalf(const uint16_t *in, float *out, int64_t count);

@@ -239,15 +239,15 @@ def test_weights_are_rounded_like_numpy_and_take_half_the_bytes(pith, tmp_path, 
     assert "weights: 1 converted, 16.4 kB -> 8.2 kB" in report
 
 
-@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+@pytest.mark.parametrize("precision", ["fp16", "bf16", "fp32"])
 @pytest.mark.parametrize("transposed", [False, True])
-def test_low_precision_matmul_kernels_sum_in_f32(pith_package, tmp_path, precision, transposed):
-    """The few-rows kernels (up to 8 rows) and the widened path (more), with
-    K and N off every vector and unroll multiple, against the exact product
-    of the rounded operands: only the f32 sum's rounding and the result's
-    rounding to the low type may differ."""
+def test_matmul_kernels_sum_in_f32(pith_package, tmp_path, precision, transposed):
+    """The few-rows kernel (up to 8 rows, every format) and the library
+    path (more), with K and N off every vector and unroll multiple, against
+    the exact product of the rounded operands: only the f32 sum's rounding
+    and the result's rounding to the low type may differ."""
     ml_dtypes = pytest.importorskip("ml_dtypes")
-    low = np.float16 if precision == "fp16" else ml_dtypes.bfloat16
+    low = {"fp16": np.float16, "bf16": ml_dtypes.bfloat16, "fp32": np.float32}[precision]
     rng = np.random.default_rng(4)
     k, n = 203, 77
     w = rng.standard_normal((n, k) if transposed else (k, n)).astype(np.float32)
@@ -257,12 +257,14 @@ def test_low_precision_matmul_kernels_sum_in_f32(pith_package, tmp_path, precisi
                          [h.make_tensor_value_info("y", T.FLOAT, ["rows", n])], [const("w", w)])
     path = tmp_path / "layer.onnx"
     onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 17)]), path)
-    model = pith_package.load(path).optimize("pith-mixed-precision", precision=precision)
+    model = pith_package.load(path)
+    if precision != "fp32":
+        model.optimize("pith-mixed-precision", precision=precision)
     compiled = model.compile()
     wq = w.astype(low).astype(np.float64)
     for rows in (1, 3, 8, 9, 40):
         x = rng.standard_normal((rows, k)).astype(low)
         exact = x.astype(np.float64) @ (wq.T if transposed else wq)
         got = np.asarray(compiled(x)[0], np.float64)
-        unit = 2.0 ** (-11 if precision == "fp16" else -8)
+        unit = {"fp16": 2.0 ** -11, "bf16": 2.0 ** -8, "fp32": 2.0 ** -20}[precision]
         assert np.abs(got - exact).max() <= 2 * unit * np.abs(exact).max(), rows
