@@ -16,7 +16,7 @@
 
 #include "SparseMatmul.h"
 
-#include "HalfMatmul.h"
+#include "FewRowsMatmul.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -345,7 +345,7 @@ Epilogue epilogueOf(MemRef<1> *bias, MemRef<4> *residual, int64_t present, float
 }
 } // namespace
 
-/// C += A * B by the streaming kernel for a few rows (HalfMatmul.cpp);
+/// C += A * B by the streaming kernel for a few rows (FewRowsMatmul.cpp);
 /// false when it does not apply (more rows, no AVX-512, B strided both ways).
 static bool fewRows(pith::kernels::ElementFormat format, dnnl::memory::data_type type,
                     const MemRef<2> &a, const MemRef<2> &b, const MemRef<2> &c) {
@@ -395,7 +395,7 @@ template <int Rank> MemRef<Rank> widened(const MemRef<Rank> &m, std::vector<floa
 extern "C" {
 
 /// C += A * B for A [M,K], B [K,N], C [M,N]. A few rows stream B
-/// (HalfMatmul.cpp); more run oneDNN's matmul.
+/// (FewRowsMatmul.cpp); more run oneDNN's matmul.
 void _mlir_ciface_pith_kernel_matmul_f32(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c) {
   using pith::kernels::ElementFormat;
   if (!fewRows(ElementFormat::F32, dnnl::memory::data_type::f32, *a, *b, *c))
@@ -427,7 +427,7 @@ void _mlir_ciface_pith_kernel_batch_matmul_bf16(MemRef<3> *a, MemRef<3> *b, MemR
   matmul("pith_kernel_batch_matmul_bf16", a, b, c, dnnl::memory::data_type::bf16);
 }
 
-/// C += A * B for f16 A and B, accumulated in f32 (HalfMatmul.cpp says why
+/// C += A * B for f16 A and B, accumulated in f32 (FewRowsMatmul.cpp says why
 /// it computes in fp32 on this hardware): few rows stream B in f16;
 /// otherwise both are widened into contiguous f32 buffers for the fp32
 /// matmul.

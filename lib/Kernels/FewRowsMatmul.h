@@ -1,7 +1,7 @@
-//===- HalfMatmul.h - Matmuls of a few rows, and fp16 without fp16 math -*- C++ -*-===//
+//===- FewRowsMatmul.h - Matmuls of a few rows, and fp16 without fp16 math -*- C++ -*-===//
 
-#ifndef PITH_LIB_KERNELS_HALFMATMUL_H
-#define PITH_LIB_KERNELS_HALFMATMUL_H
+#ifndef PITH_LIB_KERNELS_FEWROWSMATMUL_H
+#define PITH_LIB_KERNELS_FEWROWSMATMUL_H
 
 #include <cstdint>
 
@@ -37,4 +37,4 @@ void widenHalf(const uint16_t *in, float *out, int64_t count);
 
 } // namespace pith::kernels
 
-#endif // PITH_LIB_KERNELS_HALFMATMUL_H
+#endif // PITH_LIB_KERNELS_FEWROWSMATMUL_H

@@ -1,4 +1,4 @@
-//===- HalfMatmul.cpp - Matmuls of a few rows, and fp16 without fp16 math -===//
+//===- FewRowsMatmul.cpp - Matmuls of a few rows, and fp16 without fp16 math -===//
 //
 // A matmul of a few rows (batch-1 inference) is bound by reading the
 // weight: the kernel below streams it once, four rows of B at a time,
@@ -20,7 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "HalfMatmul.h"
+#include "FewRowsMatmul.h"
 
 #include "pith/Runtime/LowPrecisionFloats.h"
 
