@@ -102,3 +102,22 @@ LogicalResult CustomOp::verify() {
                          << " regions";
   return verifySubgraphs(getOperation());
 }
+
+int64_t pith::ONNX::defaultOpsetOf(ModuleOp module) {
+  if (auto opsets = module->getAttrOfType<DictionaryAttr>(attrs::kOpsetImport))
+    if (auto version = opsets.getAs<IntegerAttr>(kDefaultDomain))
+      return version.getInt();
+  return maxSupportedOpset();
+}
+
+Value pith::ONNX::createOp(OpBuilder &b, Location loc, ModuleOp module, StringRef opType,
+                           ValueRange operands, Type resultType,
+                           ArrayRef<NamedAttribute> attributes) {
+  const OpSchema *schema = lookupSchema(opType, defaultOpsetOf(module));
+  assert(schema && "an operator every opset Pith imports has");
+  OperationState state(loc, schema->opName);
+  state.addOperands(operands);
+  state.addTypes(resultType);
+  state.addAttributes(attributes);
+  return b.create(state)->getResult(0);
+}

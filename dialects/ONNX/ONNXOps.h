@@ -31,6 +31,16 @@ llvm::LogicalResult verifySchemaOp(mlir::Operation *op);
 /// Semantic checks for one ONNX operator type; defined in ONNXVerifiers.cpp.
 llvm::LogicalResult verifyOperatorSemantics(mlir::Operation *op,
                                             llvm::StringRef onnxOpType);
+
+/// The ai.onnx opset `module` imports (the newest Pith supports when it
+/// names none).
+int64_t defaultOpsetOf(mlir::ModuleOp module);
+
+/// An op of ONNX type `opType`, in the version `module`'s opset uses, with
+/// one result: what transforms insert (casts, reshapes, convolutions).
+mlir::Value createOp(mlir::OpBuilder &b, mlir::Location loc, mlir::ModuleOp module,
+                     llvm::StringRef opType, mlir::ValueRange operands, mlir::Type resultType,
+                     llvm::ArrayRef<mlir::NamedAttribute> attributes = {});
 } // namespace pith::ONNX
 
 #define GET_OP_CLASSES

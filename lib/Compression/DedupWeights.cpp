@@ -155,18 +155,18 @@ void redirectUses(ModuleOp module, ArrayRef<UseOp> uses, ParameterOp kept, Param
     Value value = UseOp::create(b, loc, keptType, FlatSymbolRefAttr::get(kept.getSymNameAttr()));
     if (relation.cast) {
       int32_t to = *proto::elementTypeToONNX(copyType.getElementType());
-      value = createONNXOp(b, loc, module, "Cast", value, keptType.clone(copyType.getElementType()),
+      value = ONNX::createOp(b, loc, module, "Cast", value, keptType.clone(copyType.getElementType()),
                            {b.getNamedAttr("to", b.getI64IntegerAttr(to))});
     }
     if (!relation.perm.empty())
-      value = createONNXOp(b, loc, module, "Transpose", value, copyType,
+      value = ONNX::createOp(b, loc, module, "Transpose", value, copyType,
                            {b.getNamedAttr("perm", b.getDenseI64ArrayAttr(relation.perm))});
     if (relation.reshape) {
       auto shapeType = RankedTensorType::get({copyType.getRank()}, b.getI64Type());
-      Value shape = createONNXOp(
+      Value shape = ONNX::createOp(
           b, loc, module, "Constant", {}, shapeType,
           {b.getNamedAttr("value", DenseIntElementsAttr::get(shapeType, copyType.getShape()))});
-      value = createONNXOp(b, loc, module, "Reshape", {value, shape}, copyType);
+      value = ONNX::createOp(b, loc, module, "Reshape", {value, shape}, copyType);
     }
     use.replaceAllUsesWith(value);
     use.erase();

@@ -21,6 +21,7 @@
 #include "Weights.h"
 
 #include "ONNX/ONNXDialect.h"
+#include "ONNX/ONNXOps.h"
 #include "pith/Compression/Calibration.h"
 #include "pith/Transforms/Passes.h"
 
@@ -205,9 +206,9 @@ void factorConvolution(ModuleOp module, Candidate &c, const Matrix &left, const 
     shape[1] = r;
     middle = RankedTensorType::get(shape, b.getF32Type());
   }
-  Value filtered = createONNXOp(b, loc, module, "Conv", {op->getOperand(0), read(first), none},
+  Value filtered = ONNX::createOp(b, loc, module, "Conv", {op->getOperand(0), read(first), none},
                                 middle, firstAttrs);
-  Value result = createONNXOp(b, loc, module, "Conv",
+  Value result = ONNX::createOp(b, loc, module, "Conv",
                               {filtered, read(second), c.layer.bias ? c.layer.bias : none},
                               resultType, secondAttrs);
   op->getResult(0).replaceAllUsesWith(result);

@@ -268,7 +268,7 @@ struct MixedPrecisionPass : public pith::impl::MixedPrecisionPassBase<MixedPreci
 
   /// Something that produces float32 values and ends up in one precision.
   struct Entity {
-    Operation *op = nullptr;         // an onnx op, a pith.use, or null
+    Operation *op = nullptr;         // an op of the main graph
     BlockArgument argument;          // a graph input
     dialect::ParameterOp parameter;  // a weight (every pith.use of it)
     const Policy *policy = nullptr;  // ops only
@@ -377,10 +377,7 @@ struct MixedPrecisionPass : public pith::impl::MixedPrecisionPassBase<MixedPreci
   }
 
   void collectEntities(func::FuncOp func, ModuleOp module) {
-    int64_t opset = ONNX::maxSupportedOpset();
-    if (auto opsets = module->getAttrOfType<DictionaryAttr>(ONNX::attrs::kOpsetImport))
-      if (auto version = opsets.getAs<IntegerAttr>(ONNX::kDefaultDomain))
-        opset = version.getInt();
+    int64_t opset = ONNX::defaultOpsetOf(module);
     entities.clear();
     entityOfOp.clear();
     entityOfArgument.clear();
@@ -414,12 +411,12 @@ struct MixedPrecisionPass : public pith::impl::MixedPrecisionPassBase<MixedPreci
         e.parameter = parameter;
         it->second = addEntity(e);
       }
-      if (use->getBlock() != &body) {
+      if (use->getBlock() == &body) {
+        produced.push_back({use.getResult(), it->second});
+      } else {
         entities[it->second].pinFloat32 = true;
         entities[it->second].why = "read inside a subgraph";
       }
-      if (use->getBlock() == &body)
-        produced.push_back({use.getResult(), it->second});
     });
     for (Operation &op : body.without_terminator()) {
       if (isa<dialect::UseOp>(op))
@@ -844,7 +841,7 @@ struct MixedPrecisionPass : public pith::impl::MixedPrecisionPassBase<MixedPreci
           std::string castName = (name.empty() ? std::string("value") : name) + "_to_" +
                                  (cut.toLow ? precisionName().str() : "fp32");
           int64_t onnxType = cut.toLow ? (format == LowFloat::F16 ? 10 : 16) : 1;
-          castValue = createONNXOp(builder, NameLoc::get(b.getStringAttr(castName)), module, "Cast",
+          castValue = ONNX::createOp(builder, NameLoc::get(b.getStringAttr(castName)), module, "Cast",
                               {value}, withElementType(value.getType(), target),
                               {b.getNamedAttr("to", b.getI64IntegerAttr(onnxType))});
           setResultName(castValue.getDefiningOp(), 0, castName);

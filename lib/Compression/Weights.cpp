@@ -112,22 +112,6 @@ dialect::ParameterOp compression::createParameter(ModuleOp module, StringRef nam
   return parameter;
 }
 
-Value compression::createONNXOp(OpBuilder &b, Location loc, ModuleOp module, StringRef opType,
-                                ValueRange operands, Type resultType,
-                                ArrayRef<NamedAttribute> attributes) {
-  int64_t opset = ONNX::maxSupportedOpset();
-  if (auto opsets = module->getAttrOfType<DictionaryAttr>(ONNX::attrs::kOpsetImport))
-    if (auto version = opsets.getAs<IntegerAttr>(ONNX::kDefaultDomain))
-      opset = version.getInt();
-  const ONNX::OpSchema *schema = ONNX::lookupSchema(opType, opset);
-  assert(schema && "an operator every opset Pith imports has");
-  OperationState state(loc, schema->opName);
-  state.addOperands(operands);
-  state.addTypes(resultType);
-  state.addAttributes(attributes);
-  return b.create(state)->getResult(0);
-}
-
 dialect::ParameterOp compression::parameterOf(dialect::UseOp use) {
   return SymbolTable::lookupNearestSymbolFrom<dialect::ParameterOp>(use, use.getParameterAttr());
 }

@@ -1,7 +1,7 @@
 //===- Weights.h - Reading, making and reporting weights --------*- C++ -*-===//
 //
 // What every compression pass needs: a weight's data as numbers, new
-// weights as resource blobs, onnx ops of the model's opset, and the
+// weights as resource blobs, and the
 // `pith.report` entries that tell the user what a pass did.
 //
 //===----------------------------------------------------------------------===//
@@ -55,12 +55,6 @@ mlir::ElementsAttr makeWeight(mlir::RankedTensorType type, llvm::StringRef key,
 dialect::ParameterOp createParameter(mlir::ModuleOp module, llvm::StringRef name,
                                      mlir::ElementsAttr value,
                                      llvm::ArrayRef<mlir::Attribute> sources);
-
-/// An onnx op of `opType` in the version the module's ai.onnx opset uses.
-mlir::Value createONNXOp(mlir::OpBuilder &b, mlir::Location loc, mlir::ModuleOp module,
-                         llvm::StringRef opType, mlir::ValueRange operands,
-                         mlir::Type resultType,
-                         llvm::ArrayRef<mlir::NamedAttribute> attributes = {});
 
 /// The parameter `use` reads.
 dialect::ParameterOp parameterOf(dialect::UseOp use);

@@ -360,7 +360,8 @@ static bool fewRows(pith::kernels::ElementFormat format, dnnl::memory::data_type
 }
 
 /// `m`'s f16 elements widened into `storage` as a contiguous f32 matrix.
-template <int Rank> MemRef<Rank> widened(const MemRef<Rank> &m, std::vector<float> &storage) {
+template <int Rank>
+static MemRef<Rank> widened(const MemRef<Rank> &m, std::vector<float> &storage) {
   int64_t count = 1;
   for (int d = 0; d < Rank; ++d)
     count *= m.sizes[d];

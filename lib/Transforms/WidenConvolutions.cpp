@@ -30,24 +30,17 @@ bool isHalfWidth(Type type) {
 }
 
 /// An onnx.Cast of `value` to `element` (ONNX's `to` code `onnxType`).
-Value castTo(OpBuilder &b, Location loc, const pith::ONNX::OpSchema &castSchema, Value value, Type element,
+Value castTo(OpBuilder &b, Location loc, ModuleOp module, Value value, Type element,
              int64_t onnxType) {
-  OperationState state(loc, castSchema.opName);
-  state.addOperands(value);
-  state.addTypes(cast_if_present<TensorType>(value.getType()).clone(element));
-  state.addAttribute("to", b.getI64IntegerAttr(onnxType));
-  return b.create(state)->getResult(0);
+  return pith::ONNX::createOp(b, loc, module, "Cast", value,
+                              cast<TensorType>(value.getType()).clone(element),
+                              b.getNamedAttr("to", b.getI64IntegerAttr(onnxType)));
 }
 
 struct WidenConvolutionsPass
     : public pith::impl::WidenConvolutionsPassBase<WidenConvolutionsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    int64_t opset = pith::ONNX::maxSupportedOpset();
-    if (auto opsets = module->getAttrOfType<DictionaryAttr>(pith::ONNX::attrs::kOpsetImport))
-      if (auto version = opsets.getAs<IntegerAttr>(pith::ONNX::kDefaultDomain))
-        opset = version.getInt();
-    const pith::ONNX::OpSchema *castSchema = pith::ONNX::lookupSchema("Cast", opset);
     SmallVector<Operation *> convolutions;
     module.walk([&](Operation *op) {
       const auto *schema = pith::ONNX::lookupSchemaByOpName(op->getName().getStringRef());
@@ -56,7 +49,7 @@ struct WidenConvolutionsPass
           op->getNumResults() == 1 && isHalfWidth(op->getResult(0).getType()))
         convolutions.push_back(op);
     });
-    if (convolutions.empty() || !castSchema)
+    if (convolutions.empty())
       return;
     for (Operation *op : convolutions) {
       OpBuilder b(op);
@@ -66,10 +59,10 @@ struct WidenConvolutionsPass
       int64_t lowCode = resultType.getElementType().isF16() ? 10 : 16;
       for (OpOperand &operand : op->getOpOperands())
         if (isHalfWidth(operand.get().getType()))
-          operand.set(castTo(b, loc, *castSchema, operand.get(), f32, 1));
+          operand.set(castTo(b, loc, module, operand.get(), f32, 1));
       b.setInsertionPointAfter(op);
       op->getResult(0).setType(resultType.clone(f32));
-      Value narrowed = castTo(b, loc, *castSchema, op->getResult(0), resultType.getElementType(),
+      Value narrowed = castTo(b, loc, module, op->getResult(0), resultType.getElementType(),
                               lowCode);
       op->getResult(0).replaceAllUsesExcept(narrowed, narrowed.getDefiningOp());
     }
