@@ -2,24 +2,30 @@
 //
 // What `pith-linalg-to-kernel-calls` calls for a matmul whose constant
 // weight is at least half zeros (Compilation.cpp marks such weights). The
-// weight is packed once, by output column (compressed sparse columns: the
-// rows k and values of the nonzeros of each column n), and kept until the
+// weight's nonzeros are packed once (the order is below) and kept until the
 // runtime unloads the model's weights, like the convolutions' reordered
 // weights.
 //
-// A run takes the rows of A in blocks of 128: each block is transposed into
-// a K x 128 buffer, so that every nonzero B[k, n] adds B[k, n] times 128
-// contiguous values of A's column k into 128 accumulators (8 AVX-512
-// registers) for output column n (vector FMAs: the zeros cost nothing).
-// Columns are shared among the OpenMP threads, 64 to a task, and the
-// reduction runs in chunks of 128 rows of k (64 KB of the block): every row
-// of a chunk is read by about 64 x density columns while it is in L2, where
-// 32 columns to a task left the block to be streamed from L3 twice as often.
-// Measured on 3072x768 at 90% zeros, x [256, 3072], interleaved with the
-// dense layer: blocks of 64 rows and 32 columns 2.0-2.2x faster than dense;
-// 128 rows 2.1-2.7x; 128 rows, 64 columns and chunks of 128 3.0-3.2x
-// (64 KB chunks 2.95x, 256 KB 3.07x; 96 columns 3.05x; 256 rows, whose
-// block no longer fits L2, 2.0x).
+// A run takes the rows of A in blocks of 64 (the last padded with zero
+// rows): each block is transposed into a K x 64 buffer, so that every
+// nonzero B[k, n] adds B[k, n] times 64 contiguous values of A's column k
+// into 64 accumulators (4 AVX-512 registers) for output column n (vector
+// FMAs: the zeros cost nothing). The columns go in tasks of 64, and each
+// task's nonzeros are stored in the order the kernel reads them: by chunk of
+// 128 rows k (32 KB of the block, which stays in L1 while the task's 64
+// columns take their nonzeros there), then by column, with each row k
+// already multiplied into the block's offset. The (block, column task)
+// pairs are split among the OpenMP threads in contiguous ranges, blocks
+// first, so that each thread transposes the blocks it reads and keeps them
+// in its own L2.
+// Measured on 3072x768 at 90% zeros, x [256, 3072], 2 threads, median of
+// 30 against oneDNN's sgemm, in a stand-alone harness that built each
+// configuration from this file (bench/sparsity/speed.py then gives 4.1-4.4x
+// through the compiled model against Pith's dense code): the previous
+// design (128-row blocks, the block shared by both threads, columns read
+// through cursors, chunks of 128 rows in L2) 3.6-4.0x; chunk-ordered
+// storage and a block per thread 4.8x; 64-row blocks 5.2x (32 rows 4.4-4.6x;
+// chunks of 64, 96, 256 rows 4.0-4.6x, 5.2x, 4.4-5.2x; 128 columns 4.6-4.7x).
 //
 // No layer may get slower than dense: the first call for each weight and
 // row count times this kernel against the dense oneDNN one on the real
@@ -31,7 +37,9 @@
 
 #include "SparseMatmul.h"
 
-#include <oneapi/dnnl/dnnl.hpp>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -52,7 +60,9 @@ extern "C" void _mlir_ciface_pith_kernel_matmul_strided_f32(void *a, void *b, vo
 
 namespace {
 
-constexpr int64_t kBlockRows = 128;
+/// The block of A's rows one kernel call covers, the reduction rows it
+/// takes while they stay in L1, and the output columns of a task.
+constexpr int64_t kBlockRows = 64, kDepthChunk = 128, kTaskColumns = 64;
 
 struct StridedMatrix {
   float *allocated;
@@ -66,12 +76,16 @@ struct StridedMatrix {
   }
 };
 
-/// B by output column: column n's nonzeros are rows[start[n] .. start[n+1])
-/// with their values.
+/// B's nonzeros in the order the kernel reads them: by task of
+/// kTaskColumns columns, then by chunk of kDepthChunk rows, then by column.
+/// `counts[(task * chunks + chunk) * kTaskColumns + j]` nonzeros of column j
+/// of the task fall in the chunk; each has its value and its row k as the
+/// offset of A's column k in a transposed block (k * kBlockRows).
 struct PackedColumns {
-  int64_t rows = 0, columns = 0;
-  std::vector<int64_t> start;
-  std::vector<int32_t> rowIndex;
+  int64_t rows = 0, columns = 0, chunks = 0, tasks = 0;
+  std::vector<int64_t> taskStart; // first nonzero of each task
+  std::vector<int32_t> counts;
+  std::vector<int32_t> offsets;
   std::vector<float> values;
 };
 
@@ -79,16 +93,27 @@ PackedColumns pack(const StridedMatrix &b) {
   PackedColumns packed;
   packed.rows = b.sizes[0];
   packed.columns = b.sizes[1];
-  packed.start.reserve(packed.columns + 1);
-  packed.start.push_back(0);
-  for (int64_t n = 0; n < packed.columns; ++n) {
-    for (int64_t k = 0; k < packed.rows; ++k)
-      if (float v = b.at(k, n); v != 0.0f) {
-        packed.rowIndex.push_back(static_cast<int32_t>(k));
-        packed.values.push_back(v);
+  packed.chunks = (packed.rows + kDepthChunk - 1) / kDepthChunk;
+  packed.tasks = (packed.columns + kTaskColumns - 1) / kTaskColumns;
+  packed.counts.reserve(packed.tasks * packed.chunks * kTaskColumns);
+  for (int64_t task = 0; task < packed.tasks; ++task) {
+    packed.taskStart.push_back(static_cast<int64_t>(packed.values.size()));
+    for (int64_t chunk = 0; chunk < packed.chunks; ++chunk) {
+      const int64_t k1 = std::min(packed.rows, (chunk + 1) * kDepthChunk);
+      for (int64_t j = 0; j < kTaskColumns; ++j) {
+        const int64_t n = task * kTaskColumns + j;
+        int32_t count = 0;
+        for (int64_t k = chunk * kDepthChunk; n < packed.columns && k < k1; ++k)
+          if (float v = b.at(k, n); v != 0.0f) {
+            packed.offsets.push_back(static_cast<int32_t>(k * kBlockRows));
+            packed.values.push_back(v);
+            ++count;
+          }
+        packed.counts.push_back(count);
       }
-    packed.start.push_back(static_cast<int64_t>(packed.values.size()));
+    }
   }
+  packed.taskStart.push_back(static_cast<int64_t>(packed.values.size()));
   return packed;
 }
 
@@ -121,111 +146,121 @@ Key keyOf(const StridedMatrix &b) {
 /// target the function is compiled for has.
 typedef float Vector16 __attribute__((vector_size(64), aligned(4)));
 
-/// For columns [first, first + count) and the kBlockRows rows of one block
-/// of A (`transposed`, K x kBlockRows): out[i * count + (n - first)] = sum
-/// over column n's nonzeros of value * transposed[k][i]. The reduction runs
-/// in chunks of kDepthChunk rows of k, which stay in L2 while every column
-/// of the task takes its nonzeros there. Compiled for the host's vector width
-/// (AVX-512, AVX2 or SSE, chosen when the library loads).
+/// For the columns of `task` and the kBlockRows rows of one block of A
+/// (`transposed`, K x kBlockRows): out[i * kTaskColumns + j] = sum over
+/// column j's nonzeros of value * transposed[k][i]. Compiled for the host's
+/// vector width (AVX-512, AVX2 or SSE, chosen when the library loads).
 __attribute__((target_clones("avx512f", "avx2", "default"))) void
-multiplyColumns(const PackedColumns &packed, int64_t first, int64_t count,
-                const float *transposed, float *out) {
-  constexpr int64_t kVectors = kBlockRows / 16, kDepthChunk = 128, kMaxColumns = 64;
-  const int64_t *start = packed.start.data();
-  const int32_t *rowIndex = packed.rowIndex.data();
-  const float *values = packed.values.data();
-  Vector16 acc[kMaxColumns][kVectors] = {};
-  int64_t cursor[kMaxColumns];
-  for (int64_t j = 0; j < count; ++j)
-    cursor[j] = start[first + j];
-  for (int64_t k0 = 0; k0 < packed.rows; k0 += kDepthChunk) {
-    const int32_t k1 = static_cast<int32_t>(std::min(packed.rows, k0 + kDepthChunk));
-    for (int64_t j = 0; j < count; ++j) {
+multiplyTask(const PackedColumns &packed, int64_t task, const float *transposed, float *out) {
+  constexpr int64_t kVectors = kBlockRows / 16;
+  Vector16 acc[kTaskColumns][kVectors] = {};
+  const int32_t *counts = packed.counts.data() + task * packed.chunks * kTaskColumns;
+  const int32_t *offsets = packed.offsets.data() + packed.taskStart[task];
+  const float *values = packed.values.data() + packed.taskStart[task];
+  for (int64_t chunk = 0; chunk < packed.chunks; ++chunk) {
+    for (int64_t j = 0; j < kTaskColumns; ++j) {
+      const int32_t count = *counts++;
+      if (count == 0)
+        continue;
       Vector16 sum[kVectors];
 #pragma GCC unroll 8
       for (int64_t v = 0; v < kVectors; ++v)
         sum[v] = acc[j][v];
-      int64_t p = cursor[j];
-      const int64_t end = start[first + j + 1];
-      for (; p < end && rowIndex[p] < k1; ++p) {
+      for (int32_t p = 0; p < count; ++p) {
         const float value = values[p];
-        const Vector16 *row =
-            reinterpret_cast<const Vector16 *>(transposed + int64_t(rowIndex[p]) * kBlockRows);
+        const Vector16 *row = reinterpret_cast<const Vector16 *>(transposed + offsets[p]);
 #pragma GCC unroll 8
         for (int64_t v = 0; v < kVectors; ++v)
           sum[v] += value * row[v];
       }
-      cursor[j] = p;
+      offsets += count;
+      values += count;
 #pragma GCC unroll 8
       for (int64_t v = 0; v < kVectors; ++v)
         acc[j][v] = sum[v];
     }
   }
-  for (int64_t j = 0; j < count; ++j) {
+  for (int64_t j = 0; j < kTaskColumns; ++j) {
     const float *lanes = reinterpret_cast<const float *>(acc[j]);
     for (int64_t i = 0; i < kBlockRows; ++i)
-      out[i * count + j] = lanes[i];
+      out[i * kTaskColumns + j] = lanes[i];
   }
 }
 
-/// Writes A's rows [0, R S) (R = kBlockRows, S = `fullBlocks`) as S blocks
-/// of K x R: element (R s + i, k) at out[(s K + k) R + i]. oneDNN's reorder (JIT
-/// code for this CPU) does the transposition.
-void transposeBlocks(const StridedMatrix &a, int64_t fullBlocks, float *out) {
-  using namespace dnnl;
-  static std::mutex mutex;
-  static std::map<std::vector<int64_t>, reorder> primitives;
-  static engine cpu(engine::kind::cpu, 0);
-  const int64_t depth = a.sizes[1];
-  memory::dims dims = {fullBlocks, kBlockRows, depth};
-  memory::desc from(dims, memory::data_type::f32,
-                    {kBlockRows * a.strides[0], a.strides[0], a.strides[1]});
-  memory::desc to(dims, memory::data_type::f32, {kBlockRows * depth, 1, kBlockRows});
-  reorder primitive;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    std::vector<int64_t> key = {fullBlocks, depth, a.strides[0], a.strides[1]};
-    auto it = primitives.find(key);
-    if (it == primitives.end())
-      it = primitives.emplace(key, reorder(memory(from, cpu, nullptr), memory(to, cpu, nullptr)))
-               .first;
-    primitive = it->second;
+/// Writes rows [first, first + kBlockRows) of A, k in [k0, k1), transposed:
+/// element (first + i, k) at out[k * kBlockRows + i], zero for rows past A's.
+void transposeBlock(const StridedMatrix &a, int64_t first, int64_t k0, int64_t k1, float *out) {
+  const int64_t rows = std::min(kBlockRows, a.sizes[0] - first);
+  constexpr int64_t kTile = 16; // of k: one cache line of each row of A
+  for (int64_t t0 = k0; t0 < k1; t0 += kTile) {
+    const int64_t t1 = std::min(k1, t0 + kTile);
+    for (int64_t i = 0; i < rows; ++i) {
+      const float *source = &a.at(first + i, 0);
+      for (int64_t k = t0; k < t1; ++k)
+        out[k * kBlockRows + i] = source[k * a.strides[1]];
+    }
+    for (int64_t i = rows; i < kBlockRows; ++i)
+      for (int64_t k = t0; k < t1; ++k)
+        out[k * kBlockRows + i] = 0.0f;
   }
-  stream s(cpu);
-  memory source(from, cpu, a.aligned + a.offset), destination(to, cpu, out);
-  primitive.execute(s, source, destination);
-  s.wait();
+}
+
+/// The first of `count` items that thread `thread` of `threads` takes, in
+/// contiguous ranges.
+int64_t rangeStart(int64_t count, int thread, int threads) {
+  return count * thread / threads;
 }
 
 void sparseMatmul(const StridedMatrix &a, const PackedColumns &packed, const StridedMatrix &c) {
-  constexpr int64_t kColumnsPerTask = 64;
   const int64_t rows = a.sizes[0], depth = a.sizes[1], columns = packed.columns;
-  // A as blocks of kBlockRows rows, each K x kBlockRows (the last padded with zero rows),
-  // 64-byte aligned for the vector loads.
-  const int64_t groups = (rows + kBlockRows - 1) / kBlockRows, fullBlocks = rows / kBlockRows;
+  const int64_t blocks = (rows + kBlockRows - 1) / kBlockRows;
+  // A's blocks, transposed, 64-byte aligned for the vector loads; kept
+  // between calls.
   thread_local std::vector<float> storage;
-  storage.resize(static_cast<size_t>(groups * depth * kBlockRows + 16));
-  float *t = storage.data() + (16 - (reinterpret_cast<uintptr_t>(storage.data()) / 4) % 16) % 16;
-  if (fullBlocks > 0)
-    transposeBlocks(a, fullBlocks, t);
-  if (fullBlocks < groups) {
-    float *last = t + fullBlocks * depth * kBlockRows;
-    std::fill(last, last + depth * kBlockRows, 0.0f);
-    for (int64_t i = fullBlocks * kBlockRows; i < rows; ++i)
-      for (int64_t k = 0; k < depth; ++k)
-        last[k * kBlockRows + (i - fullBlocks * kBlockRows)] = a.at(i, k);
-  }
-  for (int64_t group = 0; group < groups; ++group) {
-    const int64_t first = group * kBlockRows, count = std::min(kBlockRows, rows - first);
-    const float *block = t + group * depth * kBlockRows;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t n0 = 0; n0 < columns; n0 += kColumnsPerTask) {
-      const int64_t width = std::min(kColumnsPerTask, columns - n0);
-      float tile[kBlockRows * kColumnsPerTask];
-      multiplyColumns(packed, n0, width, block, tile);
-      for (int64_t i = 0; i < count; ++i)
+  storage.resize(static_cast<size_t>(blocks * depth * kBlockRows + 16));
+  float *transposed =
+      storage.data() + (16 - (reinterpret_cast<uintptr_t>(storage.data()) / 4) % 16) % 16;
+  // Work items are (block, task) pairs, blocks first; each thread takes a
+  // contiguous range of them and first transposes the depth rows of the
+  // blocks its range touches that are its share (a block shared by two
+  // threads is split between them by k), so that the transposition runs in
+  // parallel and mostly lands in the L2 of the thread that reads it.
+  const int64_t items = blocks * packed.tasks;
+#pragma omp parallel
+  {
+    int thread = 0, threads = 1;
+#ifdef _OPENMP
+    thread = omp_get_thread_num();
+    threads = omp_get_num_threads();
+#endif
+    const int64_t begin = rangeStart(items, thread, threads);
+    const int64_t end = rangeStart(items, thread + 1, threads);
+    // Every block is transposed by the threads whose ranges cover it, each
+    // taking an equal share of its k.
+    for (int64_t block = begin / packed.tasks; begin < end && block * packed.tasks < end; ++block) {
+      int first = threads, last = 0; // threads whose ranges touch the block
+      for (int t = 0; t < threads; ++t) {
+        const int64_t b0 = rangeStart(items, t, threads), b1 = rangeStart(items, t + 1, threads);
+        if (b0 < (block + 1) * packed.tasks && b1 > block * packed.tasks && b1 > b0) {
+          first = std::min(first, t);
+          last = std::max(last, t);
+        }
+      }
+      const int64_t sharers = last - first + 1, share = thread - first;
+      transposeBlock(a, block * kBlockRows, depth * share / sharers,
+                     depth * (share + 1) / sharers, transposed + block * depth * kBlockRows);
+    }
+#pragma omp barrier
+    float tile[kBlockRows * kTaskColumns];
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t block = item / packed.tasks, task = item % packed.tasks;
+      multiplyTask(packed, task, transposed + block * depth * kBlockRows, tile);
+      const int64_t first = block * kBlockRows, n0 = task * kTaskColumns;
+      const int64_t height = std::min(kBlockRows, rows - first);
+      const int64_t width = std::min(kTaskColumns, columns - n0);
+      for (int64_t i = 0; i < height; ++i)
         for (int64_t j = 0; j < width; ++j)
-          c.at(first + i, n0 + j) += tile[i * width + j];
+          c.at(first + i, n0 + j) += tile[i * kTaskColumns + j];
     }
   }
 }
