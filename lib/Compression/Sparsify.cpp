@@ -4,8 +4,9 @@
 // dimension the op sums over: K of a MatMul's [K, N], of a Gemm transB's
 // [N, K], C of a convolution's [F, C, kh, kw]). Every element gets a score,
 // |w| (magnitude) or |w| * ||x_k|| (activation, Wanda: the norm of the input
-// feature it multiplies, over the calibration inputs), and the pattern
-// decides what is compared with what:
+// feature it multiplies, over the calibration inputs; for a convolution,
+// of its input channel over the batch and every position, the channel of
+// the element's group), and the pattern decides what is compared with what:
 //
 // - N:M: in each group of M consecutive elements along the reduction axis,
 //   the N best scores stay;
@@ -99,15 +100,22 @@ struct Candidate {
   int64_t axis = 0, outputAxis = 1;
   int64_t outer = 1, length = 1, inner = 1;
   std::vector<float> values;
-  /// Per element of the reduction axis: the input feature's norm
-  /// (activation criterion), else empty.
+  /// Per input feature (a convolution's: channel): its norm (activation
+  /// criterion), else empty. A grouped convolution's reduction axis runs
+  /// over the channels of the output's group.
   std::vector<double> inputNorms;
+  int64_t groups = 1;
   double sparsity = 0;     // the fraction of zeros this layer gets
   double sensitivity = 0;  // a_l of the quadratic error model
   std::string skip;
 
   int64_t size() const { return static_cast<int64_t>(values.size()); }
   int64_t reductionIndex(int64_t flat) const { return (flat / inner) % length; }
+  /// The input feature element `flat` multiplies.
+  int64_t featureIndex(int64_t flat) const {
+    int64_t group = groups == 1 ? 0 : (flat / (length * inner)) / (outer / groups);
+    return group * length + reductionIndex(flat);
+  }
 };
 
 /// Scores of every element of `c`'s weight.
@@ -115,7 +123,7 @@ std::vector<double> scoresOf(const Candidate &c) {
   std::vector<double> scores(c.size());
   for (int64_t i = 0; i < c.size(); ++i)
     scores[i] = std::fabs(double(c.values[i])) *
-                (c.inputNorms.empty() ? 1.0 : c.inputNorms[c.reductionIndex(i)]);
+                (c.inputNorms.empty() ? 1.0 : c.inputNorms[c.featureIndex(i)]);
   return scores;
 }
 
@@ -321,6 +329,12 @@ struct SparsifyPass : public pith::impl::SparsifyPassBase<SparsifyPass> {
         return "a convolution whose weight is not 4-D";
       c.axis = 1;
       c.outputAxis = 0;
+      auto group = c.op->getAttrOfType<IntegerAttr>("group");
+      c.groups = group ? std::max<int64_t>(group.getInt(), 1) : 1;
+      if (c.shape[0] % c.groups != 0)
+        return llvm::formatv("its {0} filters do not divide into {1} groups", c.shape[0],
+                             c.groups)
+            .str();
     } else {
       if (type.getRank() != 2)
         return "its weight is " + std::to_string(type.getRank()) + "-D, not a matrix";
@@ -329,9 +343,6 @@ struct SparsifyPass : public pith::impl::SparsifyPassBase<SparsifyPass> {
       c.axis = transposed ? 1 : 0;
       c.outputAxis = transposed ? 0 : 1;
     }
-    if (criterion == "activation" && isConv)
-      return "criterion=activation scores MatMul and Gemm inputs; prune convolutions "
-             "with criterion=magnitude";
     c.outer = c.inner = 1;
     for (int64_t d = 0; d < c.axis; ++d)
       c.outer *= c.shape[d];
@@ -354,24 +365,39 @@ struct SparsifyPass : public pith::impl::SparsifyPassBase<SparsifyPass> {
   }
 
   /// ||x_k|| over the calibration inputs for each input feature of every
-  /// candidate (the root of its second moment's diagonal).
+  /// candidate: along the last axis of a MatMul's or Gemm's input, along
+  /// the channel axis (1) of a convolution's, over every other index.
   LogicalResult readInputNorms(ModuleOp module, OutputErrorMeter &meter,
                                MutableArrayRef<Candidate> candidates) {
     SmallVector<Value> inputs;
-    SmallVector<int64_t> widths;
-    for (Candidate &c : candidates) {
+    for (Candidate &c : candidates)
       inputs.push_back(c.op->getOperand(0));
-      widths.push_back(c.length);
-    }
     if (inputs.empty())
       return success();
-    auto moments = inputMoments(meter, module, inputs, widths);
-    if (!moments)
-      return fail(module, llvm::toString(moments.takeError()));
-    for (auto [c, moment] : llvm::zip(candidates, *moments)) {
-      c.inputNorms.resize(c.length);
-      for (int64_t k = 0; k < c.length; ++k)
-        c.inputNorms[k] = std::sqrt(std::max(moment(k, k), 0.0));
+    auto captured = meter.capture(module, inputs);
+    if (!captured)
+      return fail(module, "reading activations: " + llvm::toString(captured.takeError()));
+    for (auto [c, tensor] : llvm::zip(candidates, *captured)) {
+      bool isConv = c.op->getName().getStringRef() == "onnx.Conv";
+      int64_t axis = isConv ? 1 : static_cast<int64_t>(tensor.shape.size()) - 1;
+      int64_t features = c.length * c.groups;
+      if (tensor.dataType != 1 || axis < 0 || axis >= int64_t(tensor.shape.size()) ||
+          tensor.shape[axis] != features)
+        return fail(module, llvm::formatv("the input of '{0}' is not an f32 tensor with {1} "
+                                          "features along axis {2}",
+                                          c.name, features, axis)
+                                .str());
+      int64_t inner = 1;
+      for (size_t d = axis + 1; d < tensor.shape.size(); ++d)
+        inner *= tensor.shape[d];
+      const float *x = reinterpret_cast<const float *>(tensor.data.data());
+      std::vector<double> sums(features, 0.0);
+      for (int64_t i = 0, n = tensor.numElements(); i < n; ++i)
+        sums[(i / inner) % features] += double(x[i]) * x[i];
+      c.inputNorms.resize(features);
+      for (int64_t k = 0; k < features; ++k)
+        c.inputNorms[k] = std::sqrt(sums[k]);
+      tensor = HostTensor(); // free it
     }
     return success();
   }
