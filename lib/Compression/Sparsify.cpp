@@ -29,7 +29,6 @@
 
 #include "pith/Compression/Passes.h"
 
-#include "LinearLayers.h"
 #include "Weights.h"
 
 #include "ONNX/ONNXDialect.h"

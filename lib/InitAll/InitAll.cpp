@@ -13,6 +13,7 @@
 #include "pith/Compression/Passes.h"
 #include "pith/Conversion/Passes.h"
 #include "pith/Pipelines/Pipelines.h"
+#include "pith/Training/Passes.h"
 #include "pith/Transforms/Passes.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -97,6 +98,7 @@ void pith::registerAllPasses() {
   registerPithConversionPasses();
   registerPithTransformsPasses();
   registerPithCompressionPasses();
+  registerPithTrainingPasses();
   registerPipelines();
   // The upstream cleanups pipelines use alongside Pith's passes.
   mlir::registerCanonicalizerPass();

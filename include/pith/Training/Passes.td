@@ -1,0 +1,65 @@
+//===- Passes.td - Training passes -------------------------*- tablegen -*-===//
+//
+// Passes that turn an inference model into a training step: the forward
+// graph, a loss, its gradient with respect to every trained weight, and an
+// optimizer update, all in standard ONNX ops.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PITH_TRAINING_PASSES_TD
+#define PITH_TRAINING_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def AutodiffPass : Pass<"pith-autodiff", "mlir::ModuleOp"> {
+  let summary = "Build a training step: loss, reverse-mode gradients, optimizer update";
+  let description = [{
+    Turns the main graph of a model with fixed input shapes into one
+    training step. Float initializers of rank 1 or more that the loss
+    depends on become inputs (under their names) and are trained; `freeze`
+    keeps some as they are. The loss reads one model output:
+
+    - `cross-entropy`: the output holds class scores along its last axis,
+      and a new int64 input `labels` (the output's shape without that axis)
+      the classes; the loss is the mean over rows of -log softmax at the
+      label (torch.nn.CrossEntropyLoss);
+    - `mse`: a new input `targets` of the output's type; the mean of the
+      squared differences;
+    - `output`: the output is the loss (one float32 element).
+
+    Gradients come from reverse-mode differentiation over the ops between
+    the parameters and the loss; an op there without a gradient rule is an
+    error naming the node and a parameter it lies after. The update is
+    torch's: `adamw` (inputs `learning_rate`, `step` counting from 1, and
+    per parameter `NAME.adam_m`, `NAME.adam_v`) or `sgd` (`learning_rate`,
+    and `NAME.momentum` when momentum is not 0). Outputs: `loss`, then
+    `NAME.next` for every parameter and state input, which a runtime feeds
+    back as `NAME` on the next step. With `optimizer=none` the outputs are
+    `loss` and `NAME.grad`.
+
+    ```mlir
+    // before: y = Gemm(x, w, b) with initializers w, b
+    // after:  (x, labels, learning_rate, step, w, b, w.adam_m, w.adam_v, ...)
+    //           -> (loss, w.next, w.adam_m.next, w.adam_v.next, b.next, ...)
+    ```
+  }];
+  let options = [
+    Option<"loss", "loss", "std::string", /*default=*/"\"cross-entropy\"",
+           "'cross-entropy', 'mse' or 'output'">,
+    Option<"lossOutput", "loss-output", "std::string", /*default=*/"\"\"",
+           "The model output the loss reads (default: the first)">,
+    Option<"optimizer", "optimizer", "std::string", /*default=*/"\"adamw\"",
+           "'adamw', 'sgd' or 'none' (outputs the gradients)">,
+    Option<"momentum", "momentum", "double", /*default=*/"0.9", "SGD momentum">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"-1",
+           "Weight decay (default: 0.01 for adamw, 0 for sgd)">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9", "AdamW's first-moment decay">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.999", "AdamW's second-moment decay">,
+    Option<"epsilon", "epsilon", "double", /*default=*/"1e-8", "AdamW's denominator term">,
+    ListOption<"freeze", "freeze", "std::string",
+               "Initializers to keep as they are (not trained)">,
+  ];
+  let dependentDialects = ["pith::ONNX::ONNXDialect"];
+}
+
+#endif // PITH_TRAINING_PASSES_TD

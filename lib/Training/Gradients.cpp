@@ -1,0 +1,700 @@
+//===- Gradients.cpp - Reverse-mode rules for ONNX ops ---------------------===//
+//
+// One rule per ONNX op type. Conventions: every forward value has a static
+// shape (pith-autodiff checks); a gradient has its value's type; where an
+// operand was broadcast, its gradient is summed back to its shape.
+//
+// Rules that need more than the forward op's inputs and outputs:
+// - Conv: the input gradient is a ConvTranspose of the output gradient with
+//   the same weight; the weight gradient is a Conv of the input (batch and
+//   channels swapped) with the output gradient as the filter (strides and
+//   dilations swapped), cut to the kernel and transposed back.
+// - MaxPool: the forward op is rebuilt to also return its argmax Indices,
+//   through which ScatterElements (reduction add) routes the gradient.
+// - LayerNormalization: mean and 1/stddev are recomputed from the input.
+// - Gather (axis 0): ScatterND with reduction add into zeros.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Gradients.h"
+
+#include "ONNX/ONNXDialect.h"
+#include "ONNX/ONNXOps.h"
+#include "ONNX/ONNXSchema.h"
+
+#include "llvm/ADT/StringSet.h"
+
+#include <cmath>
+#include <numeric>
+
+using namespace mlir;
+using namespace pith;
+using namespace pith::training;
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+ArrayRef<int64_t> shapeOf(Value v) { return typeOf(v).getShape(); }
+int64_t rankOf(Value v) { return typeOf(v).getRank(); }
+
+int64_t intAttr(Operation *op, StringRef name, int64_t fallback) {
+  if (auto attr = op->getAttrOfType<IntegerAttr>(name))
+    return attr.getInt();
+  return fallback;
+}
+
+SmallVector<int64_t> intsAttr(Operation *op, StringRef name) {
+  if (auto attr = op->getAttrOfType<DenseI64ArrayAttr>(name))
+    return SmallVector<int64_t>(attr.asArrayRef());
+  return {};
+}
+
+float floatAttr(Operation *op, StringRef name, float fallback) {
+  if (auto attr = op->getAttrOfType<FloatAttr>(name))
+    return attr.getValueAsDouble();
+  return fallback;
+}
+
+int64_t normalizeAxis(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
+
+SmallVector<int64_t> broadcastShape(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
+  size_t rank = std::max(a.size(), b.size());
+  SmallVector<int64_t> out(rank, 1);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t x = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t y = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    out[i] = x == 1 ? y : x;
+  }
+  return out;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// OnnxBuilder
+//===----------------------------------------------------------------------===//
+
+Value OnnxBuilder::op(StringRef type, ValueRange operands, Type result,
+                      ArrayRef<NamedAttribute> attrs) {
+  // Trailing optional inputs the caller left out are absent (onnx.None),
+  // so one call fits every version of the op.
+  SmallVector<Value> all(operands.begin(), operands.end());
+  const ONNX::OpSchema *schema = ONNX::lookupSchema(type, ONNX::defaultOpsetOf(module));
+  if (schema && !schema->inputs.empty() && schema->inputs.back().kind != ONNX::FormalKind::Variadic)
+    while (all.size() < schema->inputs.size())
+      all.push_back(none());
+  return ONNX::createOp(b, loc, module, type, all, result, attrs);
+}
+
+Value OnnxBuilder::none() {
+  if (!noneValue) {
+    OperationState state(loc, "onnx.None");
+    state.addTypes(NoneType::get(b.getContext()));
+    noneValue = b.create(state)->getResult(0);
+  }
+  return noneValue;
+}
+
+Value OnnxBuilder::ints(ArrayRef<int64_t> values) {
+  auto type = RankedTensorType::get({static_cast<int64_t>(values.size())}, b.getI64Type());
+  return op("Constant", {}, type,
+            {b.getNamedAttr("value", DenseIntElementsAttr::get(type, values))});
+}
+
+Value OnnxBuilder::scalar(double value, Type element) {
+  if (!element)
+    element = b.getF32Type();
+  auto type = RankedTensorType::get({}, element);
+  Attribute attr = isa<FloatType>(element)
+                       ? Attribute(DenseElementsAttr::get(type, b.getFloatAttr(element, value)))
+                       : Attribute(DenseElementsAttr::get(
+                             type, b.getIntegerAttr(element, static_cast<int64_t>(value))));
+  return op("Constant", {}, type, {b.getNamedAttr("value", attr)});
+}
+
+Value OnnxBuilder::zeros(RankedTensorType type) {
+  Value zero = scalar(0.0, type.getElementType());
+  return expand(zero, type.getShape());
+}
+
+Value OnnxBuilder::binary(StringRef type, Value a, Value c) {
+  auto result = RankedTensorType::get(broadcastShape(shapeOf(a), shapeOf(c)),
+                                      typeOf(a).getElementType());
+  return op(type, {a, c}, result);
+}
+
+Value OnnxBuilder::unary(StringRef type, Value x) { return op(type, {x}, x.getType()); }
+
+Value OnnxBuilder::mask(StringRef type, Value x, Value y) {
+  auto shape = broadcastShape(shapeOf(x), shapeOf(y));
+  Value flags = op(type, {x, y}, RankedTensorType::get(shape, b.getI1Type()));
+  Type element = typeOf(x).getElementType();
+  int64_t to = element.isF16() ? 10 : element.isBF16() ? 16 : element.isF64() ? 11 : 1;
+  return op("Cast", {flags}, RankedTensorType::get(shape, element),
+            {b.getNamedAttr("to", b.getI64IntegerAttr(to))});
+}
+
+Value OnnxBuilder::reshape(Value x, ArrayRef<int64_t> shape) {
+  if (shapeOf(x) == shape)
+    return x;
+  return op("Reshape", {x, ints(shape)},
+            RankedTensorType::get(shape, typeOf(x).getElementType()));
+}
+
+Value OnnxBuilder::transpose(Value x, ArrayRef<int64_t> perm) {
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm)
+    shape.push_back(shapeOf(x)[p]);
+  return op("Transpose", {x}, RankedTensorType::get(shape, typeOf(x).getElementType()),
+            {b.getNamedAttr("perm", b.getDenseI64ArrayAttr(perm))});
+}
+
+Value OnnxBuilder::reduceSum(Value x, ArrayRef<int64_t> axes, bool keepdims) {
+  if (axes.empty())
+    return x;
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < rankOf(x); ++d) {
+    bool reduced = llvm::is_contained(axes, d);
+    if (!reduced)
+      shape.push_back(shapeOf(x)[d]);
+    else if (keepdims)
+      shape.push_back(1);
+  }
+  return op("ReduceSum", {x, ints(axes)},
+            RankedTensorType::get(shape, typeOf(x).getElementType()),
+            {b.getNamedAttr("keepdims", b.getI64IntegerAttr(keepdims ? 1 : 0))});
+}
+
+Value OnnxBuilder::expand(Value x, ArrayRef<int64_t> shape) {
+  if (shapeOf(x) == shape)
+    return x;
+  return op("Expand", {x, ints(shape)},
+            RankedTensorType::get(shape, typeOf(x).getElementType()));
+}
+
+Value OnnxBuilder::unbroadcast(Value grad, RankedTensorType target) {
+  ArrayRef<int64_t> from = shapeOf(grad), to = target.getShape();
+  if (from == to)
+    return grad;
+  int64_t extra = static_cast<int64_t>(from.size()) - static_cast<int64_t>(to.size());
+  SmallVector<int64_t> axes;
+  for (int64_t d = 0; d < static_cast<int64_t>(from.size()); ++d)
+    if (d < extra || (to[d - extra] == 1 && from[d] != 1))
+      axes.push_back(d);
+  return reshape(reduceSum(grad, axes, /*keepdims=*/true), to);
+}
+
+Value OnnxBuilder::matmul(Value a, Value c) {
+  ArrayRef<int64_t> sa = shapeOf(a), sc = shapeOf(c);
+  SmallVector<int64_t> shape = broadcastShape(sa.drop_back(2), sc.drop_back(2));
+  shape.push_back(sa[sa.size() - 2]);
+  shape.push_back(sc.back());
+  return op("MatMul", {a, c}, RankedTensorType::get(shape, typeOf(a).getElementType()));
+}
+
+Value OnnxBuilder::gemm(Value a, Value c, bool transA, bool transC, double alpha) {
+  int64_t m = transA ? shapeOf(a)[1] : shapeOf(a)[0];
+  int64_t n = transC ? shapeOf(c)[0] : shapeOf(c)[1];
+  return op("Gemm", {a, c}, RankedTensorType::get({m, n}, typeOf(a).getElementType()),
+            {b.getNamedAttr("alpha", b.getF32FloatAttr(alpha)),
+             b.getNamedAttr("transA", b.getI64IntegerAttr(transA)),
+             b.getNamedAttr("transB", b.getI64IntegerAttr(transC))});
+}
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+StringRef pith::training::onnxTypeOf(Operation *op) {
+  const ONNX::OpSchema *schema = ONNX::lookupSchemaByOpName(op->getName().getStringRef());
+  return schema ? StringRef(schema->opType) : StringRef();
+}
+
+std::optional<SmallVector<int64_t>> pith::training::constantInts(Value value) {
+  if (!value)
+    return std::nullopt;
+  Operation *def = value.getDefiningOp();
+  if (!def)
+    return std::nullopt;
+  ElementsAttr attr;
+  if (auto init = dyn_cast<ONNX::InitializerOp>(def))
+    attr = init.getValue();
+  else if (onnxTypeOf(def) == "Constant")
+    attr = def->getAttrOfType<ElementsAttr>("value");
+  if (!attr || !isa<IntegerType>(attr.getElementType()))
+    return std::nullopt;
+  SmallVector<int64_t> out;
+  for (APInt v : attr.getValues<APInt>())
+    out.push_back(v.getSExtValue());
+  return out;
+}
+
+namespace {
+
+/// The axes a Reduce* op sums over (all when none are given).
+std::optional<SmallVector<int64_t>> reductionAxes(Operation *op, int64_t rank) {
+  SmallVector<int64_t> axes = intsAttr(op, "axes");
+  if (axes.empty() && op->getNumOperands() > 1 && !isa<NoneType>(op->getOperand(1).getType())) {
+    auto given = constantInts(op->getOperand(1));
+    if (!given)
+      return std::nullopt;
+    axes = *given;
+  }
+  if (axes.empty()) {
+    if (intAttr(op, "noop_with_empty_axes", 0))
+      return SmallVector<int64_t>();
+    axes.resize(rank);
+    std::iota(axes.begin(), axes.end(), 0);
+  }
+  for (int64_t &a : axes)
+    a = normalizeAxis(a, rank);
+  llvm::sort(axes);
+  return axes;
+}
+
+/// Swaps the last two dimensions.
+Value transposeLast2(OnnxBuilder &g, Value x) {
+  SmallVector<int64_t> perm(rankOf(x));
+  std::iota(perm.begin(), perm.end(), 0);
+  std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+  return g.transpose(x, perm);
+}
+
+struct Rule {
+  const GradientRequest &r;
+  OnnxBuilder &g;
+  SmallVectorImpl<Value> &grads;
+
+  Operation *op() const { return r.op; }
+  Value in(unsigned i) const { return r.op->getOperand(i); }
+  Value out(unsigned i = 0) const { return r.op->getResult(i); }
+  Value dY(unsigned i = 0) const { return r.resultGrads[i]; }
+  bool needs(unsigned i) const {
+    return i < r.op->getNumOperands() && !isa<NoneType>(in(i).getType()) && r.needs(i);
+  }
+  void set(unsigned i, Value grad) {
+    if (needs(i) && grad)
+      grads[i] = g.unbroadcast(grad, typeOf(in(i)));
+  }
+
+  std::string elementwise();
+  std::string matmul();
+  std::string gemm();
+  std::string conv();
+  std::string maxPool();
+  std::string layerNorm();
+  std::string softmax(bool logarithmic);
+  std::string reduce(bool mean);
+  std::string concat();
+  std::string split();
+  std::string slice();
+  std::string gather();
+};
+
+std::string Rule::elementwise() {
+  StringRef t = r.type;
+  Value y = out(), d = dY();
+  if (t == "Add" || t == "Sum") {
+    for (unsigned i = 0; i < op()->getNumOperands(); ++i)
+      set(i, d);
+  } else if (t == "Sub") {
+    set(0, d);
+    if (needs(1))
+      set(1, g.unary("Neg", d));
+  } else if (t == "Mul") {
+    if (needs(0))
+      set(0, g.mul(d, in(1)));
+    if (needs(1))
+      set(1, g.mul(d, in(0)));
+  } else if (t == "Div") {
+    if (needs(0))
+      set(0, g.div(d, in(1)));
+    if (needs(1))
+      set(1, g.unary("Neg", g.div(g.mul(d, y), in(1))));
+  } else if (t == "Pow") {
+    if (!isa<FloatType>(typeOf(in(1)).getElementType()))
+      return "an integer exponent is not differentiated; give it as a float";
+    if (needs(0)) {
+      Value exponentLess1 = g.sub(in(1), g.scalar(1.0));
+      set(0, g.mul(d, g.mul(in(1), g.binary("Pow", in(0), exponentLess1))));
+    }
+    if (needs(1))
+      set(1, g.mul(d, g.mul(y, g.unary("Log", in(0)))));
+  } else if (t == "Neg") {
+    set(0, g.unary("Neg", d));
+  } else if (t == "Relu") {
+    set(0, g.mul(d, g.mask("Greater", in(0), g.scalar(0.0))));
+  } else if (t == "LeakyRelu") {
+    double alpha = floatAttr(op(), "alpha", 0.01f);
+    Value positive = g.mask("Greater", in(0), g.scalar(0.0));
+    Value slope = g.add(g.scalar(alpha), g.mul(positive, g.scalar(1.0 - alpha)));
+    set(0, g.mul(d, slope));
+  } else if (t == "Sigmoid") {
+    set(0, g.mul(d, g.mul(y, g.sub(g.scalar(1.0), y))));
+  } else if (t == "Tanh") {
+    set(0, g.mul(d, g.sub(g.scalar(1.0), g.mul(y, y))));
+  } else if (t == "Exp") {
+    set(0, g.mul(d, y));
+  } else if (t == "Log") {
+    set(0, g.div(d, in(0)));
+  } else if (t == "Sqrt") {
+    set(0, g.div(g.mul(d, g.scalar(0.5)), y));
+  } else if (t == "Reciprocal") {
+    set(0, g.unary("Neg", g.mul(d, g.mul(y, y))));
+  } else if (t == "Abs") {
+    set(0, g.mul(d, g.unary("Sign", in(0))));
+  } else if (t == "Erf") {
+    Value x = in(0);
+    Value gauss = g.unary("Exp", g.unary("Neg", g.mul(x, x)));
+    set(0, g.mul(d, g.mul(gauss, g.scalar(2.0 / std::sqrt(M_PI)))));
+  } else if (t == "Identity" || t == "Dropout") {
+    set(0, d);
+  } else if (t == "Cast") {
+    if (needs(0))
+      set(0, g.op("Cast", {d}, in(0).getType(),
+                  {g.builder().getNamedAttr(
+                      "to", g.builder().getI64IntegerAttr(
+                                typeOf(in(0)).getElementType().isF16()    ? 10
+                                : typeOf(in(0)).getElementType().isBF16() ? 16
+                                : typeOf(in(0)).getElementType().isF64()  ? 11
+                                                                           : 1))}));
+  } else if (t == "Reshape" || t == "Flatten" || t == "Squeeze" || t == "Unsqueeze") {
+    set(0, g.reshape(d, shapeOf(in(0))));
+  } else if (t == "Expand") {
+    set(0, d);
+  } else if (t == "Transpose") {
+    SmallVector<int64_t> perm = intsAttr(op(), "perm");
+    if (perm.empty())
+      for (int64_t i = rankOf(in(0)) - 1; i >= 0; --i)
+        perm.push_back(i);
+    SmallVector<int64_t> inverse(perm.size());
+    for (auto [i, p] : llvm::enumerate(perm))
+      inverse[p] = i;
+    set(0, g.transpose(d, inverse));
+  } else if (t == "Where") {
+    if (needs(1) || needs(2)) {
+      Value zero = g.scalar(0.0, typeOf(d).getElementType());
+      auto type = typeOf(d);
+      if (needs(1))
+        set(1, g.op("Where", {in(0), d, zero}, type));
+      if (needs(2))
+        set(2, g.op("Where", {in(0), zero, d}, type));
+    }
+  } else if (t == "GlobalAveragePool") {
+    ArrayRef<int64_t> shape = shapeOf(in(0));
+    int64_t area = 1;
+    for (int64_t s : shape.drop_front(2))
+      area *= s;
+    set(0, g.mul(g.expand(d, shape), g.scalar(1.0 / area)));
+  } else {
+    return "no gradient rule";
+  }
+  return "";
+}
+
+std::string Rule::matmul() {
+  if (rankOf(in(0)) < 2 || rankOf(in(1)) < 2)
+    return "a MatMul with a 1-D operand is not differentiated";
+  if (needs(0))
+    set(0, g.matmul(dY(), transposeLast2(g, in(1))));
+  if (needs(1))
+    set(1, g.matmul(transposeLast2(g, in(0)), dY()));
+  return "";
+}
+
+std::string Rule::gemm() {
+  bool transA = intAttr(op(), "transA", 0), transB = intAttr(op(), "transB", 0);
+  double alpha = floatAttr(op(), "alpha", 1.0f), beta = floatAttr(op(), "beta", 1.0f);
+  Value a = in(0), b = in(1), d = dY();
+  // Y = alpha op(A) op(B) + beta C.
+  if (needs(0))
+    set(0, transA ? g.gemm(b, d, transB, true, alpha) : g.gemm(d, b, false, !transB, alpha));
+  if (needs(1))
+    set(1, transB ? g.gemm(d, a, true, transA, alpha) : g.gemm(a, d, !transA, false, alpha));
+  if (needs(2))
+    set(2, beta == 1.0 ? d : g.mul(d, g.scalar(beta)));
+  return "";
+}
+
+std::string Rule::conv() {
+  if (intAttr(op(), "group", 1) != 1)
+    return "grouped convolutions are not differentiated yet";
+  if (auto pad = op()->getAttrOfType<StringAttr>("auto_pad"); pad && pad.getValue() != "NOTSET")
+    return "auto_pad=" + pad.getValue().str() + " is not differentiated; give explicit pads";
+  Value x = in(0), w = in(1), d = dY();
+  int64_t spatial = rankOf(x) - 2;
+  SmallVector<int64_t> kernel(shapeOf(w).drop_front(2));
+  SmallVector<int64_t> strides = intsAttr(op(), "strides"), dilations = intsAttr(op(), "dilations"),
+                       pads = intsAttr(op(), "pads");
+  strides.resize(spatial, 1);
+  dilations.resize(spatial, 1);
+  pads.resize(2 * spatial, 0);
+  OpBuilder &b = g.builder();
+  if (needs(0)) {
+    SmallVector<int64_t> outputPadding;
+    for (int64_t i = 0; i < spatial; ++i) {
+      int64_t produced = strides[i] * (shapeOf(d)[2 + i] - 1) + (kernel[i] - 1) * dilations[i] +
+                         1 - pads[i] - pads[spatial + i];
+      int64_t extra = shapeOf(x)[2 + i] - produced;
+      if (extra < 0 || extra >= std::max(strides[i], dilations[i]))
+        return "cannot size the input gradient of this convolution";
+      outputPadding.push_back(extra);
+    }
+    set(0, g.op("ConvTranspose", {d, w}, x.getType(),
+                {b.getNamedAttr("strides", b.getDenseI64ArrayAttr(strides)),
+                 b.getNamedAttr("dilations", b.getDenseI64ArrayAttr(dilations)),
+                 b.getNamedAttr("pads", b.getDenseI64ArrayAttr(pads)),
+                 b.getNamedAttr("kernel_shape", b.getDenseI64ArrayAttr(kernel)),
+                 b.getNamedAttr("output_padding", b.getDenseI64ArrayAttr(outputPadding))}));
+  }
+  if (needs(1)) {
+    // dW[f, c, k] = sum over n, positions of dY[n, f, o] X[n, c, o s + k d - p]:
+    // a convolution of X with batch and channels swapped, by dY as filters.
+    SmallVector<int64_t> swap(rankOf(x));
+    std::iota(swap.begin(), swap.end(), 0);
+    std::swap(swap[0], swap[1]);
+    Value xt = g.transpose(x, swap), dt = g.transpose(d, swap);
+    SmallVector<int64_t> shape = {shapeOf(x)[1], shapeOf(d)[1]};
+    for (int64_t i = 0; i < spatial; ++i) {
+      int64_t padded = shapeOf(x)[2 + i] + pads[i] + pads[spatial + i];
+      int64_t span = (shapeOf(d)[2 + i] - 1) * strides[i] + 1;
+      shape.push_back((padded - span) / dilations[i] + 1);
+    }
+    auto type = RankedTensorType::get(shape, typeOf(x).getElementType());
+    Value full = g.op("Conv", {xt, dt}, type,
+                      {b.getNamedAttr("strides", b.getDenseI64ArrayAttr(dilations)),
+                       b.getNamedAttr("dilations", b.getDenseI64ArrayAttr(strides)),
+                       b.getNamedAttr("pads", b.getDenseI64ArrayAttr(pads)),
+                       b.getNamedAttr("kernel_shape",
+                                      b.getDenseI64ArrayAttr(SmallVector<int64_t>(
+                                          shapeOf(d).drop_front(2))))});
+    if (ArrayRef<int64_t>(shape).drop_front(2) != ArrayRef<int64_t>(kernel)) {
+      // The forward convolution did not reach the last padded positions.
+      SmallVector<int64_t> starts(spatial, 0), axes;
+      for (int64_t i = 0; i < spatial; ++i)
+        axes.push_back(2 + i);
+      SmallVector<int64_t> cut = {shape[0], shape[1]};
+      cut.append(kernel.begin(), kernel.end());
+      full = g.op("Slice", {full, g.ints(starts), g.ints(kernel), g.ints(axes)},
+                  RankedTensorType::get(cut, typeOf(x).getElementType()));
+    }
+    set(1, g.transpose(full, swap));
+  }
+  if (needs(2)) {
+    SmallVector<int64_t> axes = {0};
+    for (int64_t i = 0; i < spatial; ++i)
+      axes.push_back(2 + i);
+    set(2, g.reduceSum(d, axes, false));
+  }
+  return "";
+}
+
+std::string Rule::maxPool() {
+  if (intAttr(op(), "storage_order", 0) != 0)
+    return "storage_order=1 is not differentiated";
+  if (!needs(0))
+    return "";
+  // Rebuild the pool with its Indices output: the flat position, in X, of
+  // each window's maximum.
+  Value indices = op()->getResult(1);
+  if (isa<NoneType>(indices.getType())) {
+    OpBuilder::InsertionGuard guard(g.builder());
+    g.builder().setInsertionPoint(op());
+    OperationState state(op()->getLoc(), op()->getName().getStringRef());
+    state.addOperands(op()->getOperands());
+    state.addAttributes(op()->getAttrs());
+    state.addTypes({out().getType(), typeOf(out()).clone(g.builder().getI64Type())});
+    Operation *pool = g.builder().create(state);
+    out().replaceAllUsesWith(pool->getResult(0));
+    indices = pool->getResult(1);
+  }
+  int64_t total = typeOf(in(0)).getNumElements(), count = typeOf(out()).getNumElements();
+  Value flatGrad = g.reshape(dY(), {count});
+  Value flatIndices = g.reshape(indices, {count});
+  auto flatType = RankedTensorType::get({total}, typeOf(in(0)).getElementType());
+  Value scattered =
+      g.op("ScatterElements", {g.zeros(flatType), flatIndices, flatGrad}, flatType,
+           {g.builder().getNamedAttr("axis", g.builder().getI64IntegerAttr(0)),
+            g.builder().getNamedAttr("reduction", g.builder().getStringAttr("add"))});
+  set(0, g.reshape(scattered, shapeOf(in(0))));
+  return "";
+}
+
+std::string Rule::layerNorm() {
+  if (op()->getNumResults() > 1 && llvm::any_of(r.resultGrads.drop_front(),
+                                                [](Value v) { return bool(v); }))
+    return "the Mean and InvStdDev outputs are not differentiated";
+  Value x = in(0), scale = in(1), d = dY();
+  int64_t rank = rankOf(x), axis = normalizeAxis(intAttr(op(), "axis", -1), rank);
+  double epsilon = floatAttr(op(), "epsilon", 1e-5f);
+  SmallVector<int64_t> axes;
+  int64_t n = 1;
+  for (int64_t a = axis; a < rank; ++a) {
+    axes.push_back(a);
+    n *= shapeOf(x)[a];
+  }
+  Value invN = g.scalar(1.0 / n);
+  auto mean = [&](Value v) { return g.mul(g.reduceSum(v, axes, true), invN); };
+  Value centered = g.sub(x, mean(x));
+  Value variance = mean(g.mul(centered, centered));
+  Value invStd = g.unary("Reciprocal", g.unary("Sqrt", g.add(variance, g.scalar(epsilon))));
+  Value normalized = g.mul(centered, invStd);
+  if (needs(1))
+    set(1, g.mul(d, normalized));
+  if (needs(2))
+    set(2, d);
+  if (needs(0)) {
+    Value dn = g.mul(d, scale);
+    Value inner = g.sub(g.sub(dn, mean(dn)), g.mul(normalized, mean(g.mul(dn, normalized))));
+    set(0, g.mul(invStd, inner));
+  }
+  return "";
+}
+
+std::string Rule::softmax(bool logarithmic) {
+  int64_t axis = normalizeAxis(intAttr(op(), "axis", -1), rankOf(in(0)));
+  Value y = out(), d = dY();
+  if (logarithmic)
+    set(0, g.sub(d, g.mul(g.unary("Exp", y), g.reduceSum(d, {axis}, true))));
+  else
+    set(0, g.mul(y, g.sub(d, g.reduceSum(g.mul(d, y), {axis}, true))));
+  return "";
+}
+
+std::string Rule::reduce(bool mean) {
+  Value x = in(0);
+  auto axes = reductionAxes(op(), rankOf(x));
+  if (!axes)
+    return "its axes are computed at run time";
+  SmallVector<int64_t> kept(shapeOf(x));
+  int64_t count = 1;
+  for (int64_t a : *axes) {
+    count *= kept[a];
+    kept[a] = 1;
+  }
+  Value grad = g.expand(g.reshape(dY(), kept), shapeOf(x));
+  set(0, mean ? g.mul(grad, g.scalar(1.0 / count)) : grad);
+  return "";
+}
+
+std::string Rule::concat() {
+  int64_t axis = normalizeAxis(intAttr(op(), "axis", 0), rankOf(out()));
+  int64_t offset = 0;
+  for (unsigned i = 0; i < op()->getNumOperands(); ++i) {
+    int64_t size = shapeOf(in(i))[axis];
+    if (needs(i))
+      set(i, g.op("Slice", {dY(), g.ints({offset}), g.ints({offset + size}), g.ints({axis})},
+                  in(i).getType()));
+    offset += size;
+  }
+  return "";
+}
+
+std::string Rule::split() {
+  int64_t axis = normalizeAxis(intAttr(op(), "axis", 0), rankOf(in(0)));
+  SmallVector<Value> parts;
+  for (unsigned i = 0; i < op()->getNumResults(); ++i)
+    parts.push_back(dY(i) ? dY(i) : g.zeros(typeOf(out(i))));
+  set(0, g.op("Concat", parts, in(0).getType(),
+              {g.builder().getNamedAttr("axis", g.builder().getI64IntegerAttr(axis))}));
+  return "";
+}
+
+std::string Rule::slice() {
+  Value x = in(0);
+  int64_t rank = rankOf(x);
+  auto starts = constantInts(in(1)), ends = constantInts(in(2));
+  std::optional<SmallVector<int64_t>> axes, steps;
+  if (op()->getNumOperands() > 3 && !isa<NoneType>(in(3).getType()))
+    axes = constantInts(in(3));
+  else {
+    axes.emplace();
+    for (int64_t i = 0; starts && i < static_cast<int64_t>(starts->size()); ++i)
+      axes->push_back(i);
+  }
+  if (op()->getNumOperands() > 4 && !isa<NoneType>(in(4).getType()))
+    steps = constantInts(in(4));
+  if (!starts || !ends || !axes || (op()->getNumOperands() > 4 && !steps))
+    return "its starts, ends, axes or steps are computed at run time";
+  if (steps && llvm::any_of(*steps, [](int64_t s) { return s != 1; }))
+    return "a Slice with steps other than 1 is not differentiated";
+  // The gradient is dY padded with zeros back to X's extent.
+  SmallVector<int64_t> pads(2 * rank, 0);
+  for (auto [i, a] : llvm::enumerate(*axes)) {
+    int64_t axis = normalizeAxis(a, rank), size = shapeOf(x)[axis];
+    int64_t begin = (*starts)[i] < 0 ? (*starts)[i] + size : (*starts)[i];
+    begin = std::clamp<int64_t>(begin, 0, size);
+    pads[axis] = begin;
+    pads[rank + axis] = size - begin - shapeOf(out())[axis];
+  }
+  set(0, g.op("Pad", {dY(), g.ints(pads)}, x.getType()));
+  return "";
+}
+
+std::string Rule::gather() {
+  if (needs(1))
+    return "";
+  int64_t axis = normalizeAxis(intAttr(op(), "axis", 0), rankOf(in(0)));
+  if (axis != 0)
+    return "a Gather along an axis other than 0 is not differentiated";
+  if (!needs(0))
+    return "";
+  Value indices = in(1);
+  SmallVector<int64_t> shape(shapeOf(indices));
+  shape.push_back(1);
+  Value nd = g.reshape(indices, shape);
+  if (!typeOf(indices).getElementType().isInteger(64))
+    nd = g.op("Cast", {nd}, RankedTensorType::get(shape, g.builder().getI64Type()),
+              {g.builder().getNamedAttr("to", g.builder().getI64IntegerAttr(7))});
+  Value scattered =
+      g.op("ScatterND", {g.zeros(typeOf(in(0))), nd, dY()}, in(0).getType(),
+           {g.builder().getNamedAttr("reduction", g.builder().getStringAttr("add"))});
+  grads[0] = scattered;
+  return "";
+}
+
+} // namespace
+
+bool pith::training::hasGradientRule(StringRef type) {
+  static const llvm::StringSet<> kTypes = {
+      "Add", "Sum", "Sub", "Mul", "Div", "Pow", "Neg", "Relu", "LeakyRelu", "Sigmoid", "Tanh",
+      "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Erf", "Identity", "Dropout", "Cast",
+      "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Expand", "Transpose", "Where",
+      "GlobalAveragePool", "MatMul", "Gemm", "Conv", "MaxPool", "LayerNormalization",
+      "Softmax", "LogSoftmax", "ReduceSum", "ReduceMean", "Concat", "Split", "Slice", "Gather"};
+  return kTypes.contains(type);
+}
+
+std::string pith::training::differentiate(const GradientRequest &request, OnnxBuilder &g,
+                                          SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.assign(request.op->getNumOperands(), Value());
+  Rule rule{request, g, operandGrads};
+  StringRef t = request.type;
+  // Ops with one differentiable result need its gradient; others (Split,
+  // pools with indices) take what flows.
+  if (t != "Split" && !request.resultGrads[0])
+    return "";
+  if (t == "MatMul")
+    return rule.matmul();
+  if (t == "Gemm")
+    return rule.gemm();
+  if (t == "Conv")
+    return rule.conv();
+  if (t == "MaxPool")
+    return rule.maxPool();
+  if (t == "LayerNormalization")
+    return rule.layerNorm();
+  if (t == "Softmax" || t == "LogSoftmax")
+    return rule.softmax(t == "LogSoftmax");
+  if (t == "ReduceSum" || t == "ReduceMean")
+    return rule.reduce(t == "ReduceMean");
+  if (t == "Concat")
+    return rule.concat();
+  if (t == "Split")
+    return rule.split();
+  if (t == "Slice")
+    return rule.slice();
+  if (t == "Gather")
+    return rule.gather();
+  return rule.elementwise();
+}
