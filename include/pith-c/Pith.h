@@ -84,6 +84,32 @@ int64_t pithCompiledModelPeakIntermediateBytes(const PithCompiledModel *model);
 PithStatus *pithCompiledModelRun(const PithCompiledModel *model, const PithTensor *inputs,
                                  int64_t numInputs, PithTensor *outputs, int64_t numOutputs);
 
+/** How pithOnnxModelTrain trains (the fields of pith::api::TrainOptions and
+ *  the flags of `pith train`); pithTrainOptionsInit sets the defaults. */
+typedef struct PithTrainOptions {
+  const char *loss;       /* "cross-entropy", "mse" or "output" */
+  const char *lossOutput; /* NULL: the first output */
+  const char *optimizer;  /* "adamw" or "sgd" */
+  const char *schedule;   /* "constant", "cosine" or "one-cycle" */
+  double learningRate, warmupFraction, weightDecay, momentum, beta1, beta2, epsilon;
+  int64_t epochs, batchSize;
+  uint64_t seed;
+  const char *const *freeze; /* initializer names not to train */
+  int64_t numFreeze;
+} PithTrainOptions;
+
+void pithTrainOptionsInit(PithTrainOptions *options);
+
+/** Trains the model's float weights on `data` (numData arrays named
+ *  `names`: the graph inputs and "labels" or "targets", samples along the
+ *  first axis) and writes the trained weights into the model. `runJson`
+ *  (may be NULL) receives {"epochs": [{"epoch", "loss", "steps", "seconds",
+ *  "samples_per_second"}], "losses": [...], "arena_bytes", "step_bytes"};
+ *  release it with pithFree. On failure the model is unchanged. */
+PithStatus *pithOnnxModelTrain(PithOnnxModel *model, const char *const *names,
+                               const PithTensor *data, int64_t numData,
+                               const PithTrainOptions *options, char **runJson);
+
 /** Frees a string or buffer this API allocated. */
 void pithFree(void *pointer);
 

@@ -10,6 +10,8 @@
 
 #include "pith/API/Pith.h"
 
+#include "Internal.h"
+
 #include "ONNX/ONNXOps.h"
 #include "pith/Analysis/CostModel.h"
 #include "pith/Compression/Calibration.h"
@@ -39,56 +41,9 @@
 
 using namespace pith::api;
 
+using namespace pith::api::detail;
+
 namespace {
-
-Status failure(const llvm::Twine &message) { return Status::failure(message.str()); }
-
-Status failure(llvm::Error error) { return Status::failure(llvm::toString(std::move(error))); }
-
-/// The first line of a message (MLIR's pipeline parser adds a caret line).
-std::string firstLine(llvm::StringRef text) { return text.trim().split('\n').first.str(); }
-
-/// Registers Pith's passes and pipelines once per process.
-void registerPassesOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { pith::registerAllPasses(); });
-}
-
-/// Where a diagnostic points, as a message says it: "node 'name'" for an
-/// imported node, "file:line:col" for textual IR; empty when unknown.
-std::string describe(mlir::Location loc) {
-  if (auto name = llvm::dyn_cast<mlir::NameLoc>(loc))
-    return "node '" + name.getName().str() + "'";
-  if (auto file = llvm::dyn_cast<mlir::FileLineColLoc>(loc))
-    return llvm::formatv("{0}:{1}:{2}", file.getFilename().getValue(), file.getLine(),
-                         file.getColumn());
-  if (auto fused = llvm::dyn_cast<mlir::FusedLoc>(loc))
-    for (mlir::Location part : fused.getLocations())
-      if (std::string text = describe(part); !text.empty())
-        return text;
-  return "";
-}
-
-/// Collects the first error MLIR reports while it is in scope, instead of
-/// printing it, with the location that names the node.
-class FirstError {
-public:
-  explicit FirstError(mlir::MLIRContext *context)
-      : handler(context, [this](mlir::Diagnostic &diagnostic) {
-          if (diagnostic.getSeverity() == mlir::DiagnosticSeverity::Error && message.empty()) {
-            std::string where = describe(diagnostic.getLocation());
-            message = firstLine((where.empty() ? "" : where + ": ") + diagnostic.str());
-            return mlir::success();
-          }
-          // Warnings and remarks go on to the default handler.
-          return mlir::failure();
-        }) {}
-  const std::string &get() const { return message; }
-
-private:
-  std::string message;
-  mlir::ScopedDiagnosticHandler handler;
-};
 
 /// "[2/3] pith-low-rank ... 1.24 s" on stderr for each top-level pass.
 class Progress : public mlir::PassInstrumentation {
@@ -132,13 +87,6 @@ TensorInfo infoOf(llvm::StringRef name, mlir::Type type) {
 
 TensorInfo infoOf(const pith::TensorSpec &spec) {
   return {spec.name, DataType(spec.dataType), spec.shape, true};
-}
-
-mlir::func::FuncOp graphOf(mlir::ModuleOp module) {
-  for (auto func : module.getOps<mlir::func::FuncOp>())
-    if (!func.isExternal())
-      return func;
-  return nullptr;
 }
 
 bool hasFloatWeights(mlir::ModuleOp module) {
@@ -228,27 +176,6 @@ Result<std::vector<Tensor>> CompiledModel::run(const std::vector<TensorView> &in
 //===----------------------------------------------------------------------===//
 // Model
 //===----------------------------------------------------------------------===//
-
-struct Model::Impl {
-  std::unique_ptr<mlir::MLIRContext> context;
-  mlir::OwningOpRef<mlir::ModuleOp> module;
-  /// What names the model in messages: its path, or the name given with
-  /// its bytes.
-  std::string name;
-  /// The pass reports since loading (the passes write them on the module;
-  /// they are moved here so that export never sees them).
-  std::vector<mlir::Attribute> reports;
-
-  static std::unique_ptr<Impl> create(std::string name) {
-    auto impl = std::make_unique<Impl>();
-    mlir::DialectRegistry registry;
-    pith::registerAllDialects(registry);
-    impl->context = std::make_unique<mlir::MLIRContext>(registry);
-    impl->context->loadAllAvailableDialects();
-    impl->name = std::move(name);
-    return impl;
-  }
-};
 
 Model::Model(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
 

@@ -7,6 +7,9 @@
 
 #include "pith-c/Pith.h"
 
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
 #include "Status.h"
 #include "pith/API/Pith.h"
 
@@ -204,6 +207,83 @@ PithStatus *pithCompiledModelRun(const PithCompiledModel *model, const PithTenso
     outputs[i] = PithTensor{static_cast<int32_t>(out.dataType),
                             static_cast<int64_t>(out.shape.size()), shape,
                             copyOut(out.data.data(), out.data.size())};
+  }
+  return nullptr;
+}
+
+void pithTrainOptionsInit(PithTrainOptions *options) {
+  if (!options)
+    return;
+  TrainOptions defaults;
+  *options = PithTrainOptions{};
+  options->loss = "cross-entropy";
+  options->optimizer = "adamw";
+  options->schedule = "constant";
+  options->learningRate = defaults.learningRate;
+  options->warmupFraction = defaults.warmupFraction;
+  options->weightDecay = defaults.weightDecay;
+  options->momentum = defaults.momentum;
+  options->beta1 = defaults.beta1;
+  options->beta2 = defaults.beta2;
+  options->epsilon = defaults.epsilon;
+  options->epochs = defaults.epochs;
+  options->batchSize = defaults.batchSize;
+  options->seed = defaults.seed;
+}
+
+PithStatus *pithOnnxModelTrain(PithOnnxModel *model, const char *const *names,
+                               const PithTensor *data, int64_t numData,
+                               const PithTrainOptions *options, char **runJson) {
+  if (!model || !options || (numData > 0 && (!names || !data)))
+    return fail("pithOnnxModelTrain: a model, options and the data's names and tensors are "
+                "required");
+  std::map<std::string, TensorView> views;
+  for (int64_t i = 0; i < numData; ++i) {
+    const PithTensor &tensor = data[i];
+    if (!names[i] || tensor.rank < 0 || (tensor.rank > 0 && !tensor.shape))
+      return fail("data " + std::to_string(i) + " has no name or no shape");
+    views[names[i]] = {DataType(tensor.dataType),
+                       std::vector<int64_t>(tensor.shape, tensor.shape + tensor.rank),
+                       tensor.data};
+  }
+  TrainOptions o;
+  o.loss = options->loss ? options->loss : o.loss;
+  o.lossOutput = options->lossOutput ? options->lossOutput : "";
+  o.optimizer = options->optimizer ? options->optimizer : o.optimizer;
+  o.schedule = options->schedule ? options->schedule : o.schedule;
+  o.learningRate = options->learningRate;
+  o.warmupFraction = options->warmupFraction;
+  o.weightDecay = options->weightDecay;
+  o.momentum = options->momentum;
+  o.beta1 = options->beta1;
+  o.beta2 = options->beta2;
+  o.epsilon = options->epsilon;
+  o.epochs = options->epochs;
+  o.batchSize = options->batchSize;
+  o.seed = options->seed;
+  for (int64_t i = 0; i < options->numFreeze; ++i)
+    o.freeze.push_back(options->freeze[i]);
+  Result<TrainingRun> run = model->model.train(views, o);
+  if (!run)
+    return toStatus(run.status());
+  if (runJson) {
+    llvm::json::Array epochs, losses;
+    for (const EpochReport &e : run->epochs)
+      epochs.push_back(llvm::json::Object{{"epoch", e.epoch},
+                                          {"loss", e.meanLoss},
+                                          {"steps", e.steps},
+                                          {"seconds", e.seconds},
+                                          {"samples_per_second", e.samplesPerSecond}});
+    for (float loss : run->losses)
+      losses.push_back(loss);
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << llvm::json::Value(llvm::json::Object{{"epochs", std::move(epochs)},
+                                               {"losses", std::move(losses)},
+                                               {"arena_bytes", run->arenaBytes},
+                                               {"step_bytes", run->stepBytes}});
+    os.flush();
+    *runJson = static_cast<char *>(copyOut(text.c_str(), text.size() + 1));
   }
   return nullptr;
 }

@@ -260,6 +260,12 @@ PithStatus *pithModelLoad(const char *libraryPath, const char *weightsPath,
       return fail(problem);
   } else {
     model->arenas = std::make_unique<ArenaPool>(model->metadata.arenaBytes);
+    // The kernels the library links may keep reordered copies of these
+    // (constant) weights; libraries built before this hook lack it.
+    using Register = void (*)(const void *, const void *);
+    if (auto registerWeights = reinterpret_cast<Register>(
+            dlsym(model->library, "pith_kernel_register_weights")))
+      registerWeights(model->weights, model->weights + model->weightsSize);
   }
   *out = model.release();
   return nullptr;

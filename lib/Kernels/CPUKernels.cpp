@@ -172,7 +172,10 @@ dnnl::memory::desc depthwiseWeightsOf(const MemRef<3> &w) {
 
 /// Weights in the layout a primitive chose, reordered once per weights
 /// buffer and kept until the runtime unloads the model's weights
-/// (pith_kernel_forget_weights). Keyed by address and layout.
+/// (pith_kernel_forget_weights). Keyed by address and layout. Only stored
+/// weights are kept (those in ranges a runtime registered with
+/// pith_kernel_register_weights): a weight that is a graph input, such as a
+/// parameter of a training step, changes between calls at the same address.
 using WeightsKey = std::pair<const void *, std::vector<int64_t>>;
 std::mutex &weightsMutex() {
   static std::mutex mutex;
@@ -181,6 +184,18 @@ std::mutex &weightsMutex() {
 std::map<WeightsKey, dnnl::memory> &reorderedWeights() {
   static std::map<WeightsKey, dnnl::memory> cache;
   return cache;
+}
+/// Registered [begin, end) ranges of stored weights.
+std::vector<std::pair<const char *, const char *>> &storedWeights() {
+  static std::vector<std::pair<const char *, const char *>> ranges;
+  return ranges;
+}
+bool isStoredWeight(const void *data) {
+  auto *at = static_cast<const char *>(data);
+  for (const auto &[begin, end] : storedWeights())
+    if (at >= begin && at < end)
+      return true;
+  return false;
 }
 
 std::vector<int64_t> layoutKey(const dnnl::memory::desc &desc) {
@@ -202,6 +217,12 @@ dnnl::memory weightsInLayout(const dnnl::memory::desc &given, float *data,
   if (given == wanted)
     return original;
   std::lock_guard<std::mutex> lock(weightsMutex());
+  if (!isStoredWeight(data)) {
+    dnnl::memory reordered(wanted, cpuEngine());
+    dnnl::reorder(original, reordered).execute(stream, original, reordered);
+    stream.wait();
+    return reordered;
+  }
   WeightsKey key{data, layoutKey(wanted)};
   auto &cache = reorderedWeights();
   auto it = cache.find(key);
@@ -554,9 +575,20 @@ void _mlir_ciface_pith_kernel_depthwise_conv2d_nhwc_f32_fused(
               epilogueOf(bias, residual, present, lo, hi));
 }
 
+void pith_kernel_register_weights(const void *begin, const void *end) {
+  std::lock_guard<std::mutex> lock(weightsMutex());
+  storedWeights().push_back({static_cast<const char *>(begin), static_cast<const char *>(end)});
+}
+
 void pith_kernel_forget_weights(const void *begin, const void *end) {
   pith::kernels::forgetSparseWeights(begin, end);
   std::lock_guard<std::mutex> lock(weightsMutex());
+  auto &ranges = storedWeights();
+  ranges.erase(std::remove_if(ranges.begin(), ranges.end(),
+                              [&](const auto &range) {
+                                return range.first >= begin && range.first < end;
+                              }),
+               ranges.end());
   auto &cache = reorderedWeights();
   for (auto it = cache.begin(); it != cache.end();)
     if (it->first.first >= begin && it->first.first < end)

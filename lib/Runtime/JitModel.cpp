@@ -79,6 +79,9 @@ JitModel::fromLowered(llvm::Expected<std::unique_ptr<LoweredModel>> lowered,
   if (!lowered)
     return lowered.takeError();
   model->impl->lowered = std::move(*lowered);
+  // The kernels may keep reordered copies of these (constant) weights.
+  for (llvm::ArrayRef<char> data : model->impl->lowered->weightData)
+    pith_kernel_register_weights(data.begin(), data.end());
   const ModelMetadata &meta = model->impl->lowered->metadata;
   for (const auto &value : meta.inputs)
     model->inputSpecs.push_back(specOf(value));

@@ -18,6 +18,8 @@
 
 #include "Gradients.h"
 
+#include "Weights.h"
+
 #include "ONNX/ONNXDialect.h"
 #include "ONNX/ONNXOps.h"
 #include "ONNX/ONNXSchema.h"
@@ -25,6 +27,7 @@
 #include "llvm/ADT/StringSet.h"
 
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 using namespace mlir;
@@ -223,9 +226,25 @@ std::optional<SmallVector<int64_t>> pith::training::constantInts(Value value) {
     attr = def->getAttrOfType<ElementsAttr>("value");
   if (!attr || !isa<IntegerType>(attr.getElementType()))
     return std::nullopt;
+  // Initializers are usually dense_resource blobs, which the attribute's
+  // element iterators do not read: take the bytes.
+  unsigned width = attr.getElementType().getIntOrFloatBitWidth();
+  if (width != 32 && width != 64)
+    return std::nullopt;
+  compression::WeightData data(attr);
+  ArrayRef<char> bytes = data.bytes();
   SmallVector<int64_t> out;
-  for (APInt v : attr.getValues<APInt>())
-    out.push_back(v.getSExtValue());
+  for (int64_t i = 0; i < attr.getNumElements(); ++i) {
+    if (width == 64) {
+      int64_t v;
+      std::memcpy(&v, bytes.data() + 8 * i, 8);
+      out.push_back(v);
+    } else {
+      int32_t v;
+      std::memcpy(&v, bytes.data() + 4 * i, 4);
+      out.push_back(v);
+    }
+  }
   return out;
 }
 
@@ -614,7 +633,8 @@ std::string Rule::slice() {
   }
   if (op()->getNumOperands() > 4 && !isa<NoneType>(in(4).getType()))
     steps = constantInts(in(4));
-  if (!starts || !ends || !axes || (op()->getNumOperands() > 4 && !steps))
+  bool hasSteps = op()->getNumOperands() > 4 && !isa<NoneType>(in(4).getType());
+  if (!starts || !ends || !axes || (hasSteps && !steps))
     return "its starts, ends, axes or steps are computed at run time";
   if (steps && llvm::any_of(*steps, [](int64_t s) { return s != 1; }))
     return "a Slice with steps other than 1 is not differentiated";

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -155,6 +155,32 @@ class Model(_Handle):
     def to_bytes(self) -> bytes:
         """The model as serialized standard ONNX."""
         return self._get().to_bytes()
+
+    def train(self, data: Mapping[str, np.ndarray], *, loss: str = "cross-entropy",
+              epochs: int = 1, batch_size: int = 32, optimizer: str = "adamw",
+              learning_rate: float = 1e-3, schedule: str = "constant",
+              on_epoch: Optional[Callable[[Dict[str, Any]], None]] = None,
+              **options: Any) -> Dict[str, Any]:
+        """Trains the model's float weights in place, as ``pith train`` does.
+        ``data``: arrays named after the graph inputs, plus ``labels``
+        (``loss="cross-entropy"``: int64 classes of the output's last axis)
+        or ``targets`` (``loss="mse"``), samples along the first axis;
+        ``loss="output"`` trains on a model output that is the loss. Each
+        epoch takes the whole batches of a shuffled order. ``optimizer``:
+        ``"adamw"`` or ``"sgd"``; ``schedule``: ``"constant"``, ``"cosine"``
+        or ``"one-cycle"``. More options: ``loss_output``, ``warmup``,
+        ``weight_decay``, ``momentum``, ``beta1``, ``beta2``, ``epsilon``,
+        ``seed``, ``freeze`` (initializer names). ``on_epoch`` is called
+        with each epoch's ``{"epoch", "loss", "steps", "seconds",
+        "samples_per_second"}``. Returns those epochs, every step's loss
+        (``losses``), and the step's memory (``arena_bytes``,
+        ``step_bytes``). Raises :class:`PithError` naming what is wrong
+        (data, options, or a node without a gradient); the model then keeps
+        its weights."""
+        settings = dict(loss=loss, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                        learning_rate=learning_rate, schedule=schedule, **options)
+        arrays = {k: np.ascontiguousarray(v) for k, v in data.items()}
+        return self._get().train(arrays, settings, on_epoch)
 
     def compile(self, target: str = "cpu", *, gpu_math: str = "fp32",
                 input_shapes: Optional[Mapping[str, Sequence[int]]] = None) -> "CompiledModel":

@@ -215,6 +215,70 @@ NB_MODULE(_pith, m) {
         std::string data = take(std::move(*bytes));
         return nb::bytes(data.data(), data.size());
       })
+      .def("train",
+           [](Model &model, const std::map<std::string, Array> &arrays, const nb::dict &settings,
+              nb::object onEpoch) {
+             std::map<std::string, TensorView> data;
+             for (const auto &[name, array] : arrays) {
+               TensorView view;
+               view.dataType = dataTypeOf(array, "data '" + name + "'");
+               for (size_t d = 0; d < array.ndim(); ++d)
+                 view.shape.push_back(static_cast<int64_t>(array.shape(d)));
+               view.data = array.data();
+               data[name] = std::move(view);
+             }
+             TrainOptions options;
+             for (auto [key, value] : settings) {
+               std::string name = nb::cast<std::string>(key);
+               if (name == "loss") options.loss = nb::cast<std::string>(value);
+               else if (name == "loss_output") options.lossOutput = nb::cast<std::string>(value);
+               else if (name == "optimizer") options.optimizer = nb::cast<std::string>(value);
+               else if (name == "learning_rate") options.learningRate = nb::cast<double>(value);
+               else if (name == "schedule") options.schedule = nb::cast<std::string>(value);
+               else if (name == "warmup") options.warmupFraction = nb::cast<double>(value);
+               else if (name == "weight_decay") options.weightDecay = nb::cast<double>(value);
+               else if (name == "momentum") options.momentum = nb::cast<double>(value);
+               else if (name == "beta1") options.beta1 = nb::cast<double>(value);
+               else if (name == "beta2") options.beta2 = nb::cast<double>(value);
+               else if (name == "epsilon") options.epsilon = nb::cast<double>(value);
+               else if (name == "epochs") options.epochs = nb::cast<int64_t>(value);
+               else if (name == "batch_size") options.batchSize = nb::cast<int64_t>(value);
+               else if (name == "seed") options.seed = nb::cast<uint64_t>(value);
+               else if (name == "freeze") options.freeze = nb::cast<std::vector<std::string>>(value);
+               else throw PithError("train: unknown option '" + name + "'");
+             }
+             auto report = [](const EpochReport &e) {
+               nb::dict d;
+               d["epoch"] = e.epoch;
+               d["steps"] = e.steps;
+               d["loss"] = e.meanLoss;
+               d["seconds"] = e.seconds;
+               d["samples_per_second"] = e.samplesPerSecond;
+               return d;
+             };
+             std::optional<Result<TrainingRun>> run;
+             {
+               nb::gil_scoped_release release;
+               run.emplace(model.train(data, options, [&](const EpochReport &epoch) {
+                 if (onEpoch.is_none())
+                   return;
+                 nb::gil_scoped_acquire acquire;
+                 onEpoch(report(epoch));
+               }));
+             }
+             TrainingRun done = take(std::move(*run));
+             nb::dict result;
+             nb::list epochs;
+             for (const EpochReport &e : done.epochs)
+               epochs.append(report(e));
+             result["epochs"] = epochs;
+             result["losses"] = done.losses;
+             result["arena_bytes"] = done.arenaBytes;
+             result["step_bytes"] = done.stepBytes;
+             result["compile_seconds"] = done.compileSeconds;
+             return result;
+           },
+           nb::arg("data"), nb::arg("settings"), nb::arg("on_epoch").none())
       .def("compile",
            [](const Model &model, const std::string &target, const std::string &gpuMath,
               const std::map<std::string, std::vector<int64_t>> &inputShapes) {

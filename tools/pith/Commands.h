@@ -17,6 +17,7 @@ int fail(const llvm::Twine &message);
 
 int report(llvm::ArrayRef<const char *> args);
 int optimize(llvm::ArrayRef<const char *> args);
+int train(llvm::ArrayRef<const char *> args);
 } // namespace pith::driver
 
 #endif // PITH_TOOLS_PITH_COMMANDS_H

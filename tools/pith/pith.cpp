@@ -14,6 +14,9 @@
 //                               parameters, bytes, FLOPs, activations per layer
 //   pith optimize IN.onnx -o OUT.onnx --pipeline P [--calibration FILE.npz]
 //                               run transforms, write ONNX, report the effect
+//   pith train MODEL.onnx --data FILE.npz -o OUT.onnx [--loss L] [--epochs N] ...
+//                               train the weights (pith-autodiff, compiled
+//                               training steps), write ONNX
 //
 // One subcommand per job an ML engineer runs on a model file; each is a thin
 // layer over the library.
@@ -68,7 +71,11 @@ const char *kUsage = "usage: pith <command> [args]\n"
                      "                       run a pass pipeline, write ONNX, print "
                      "the cost before/after\n"
                      "                       and the output error on calibration "
-                     "inputs\n";
+                     "inputs\n"
+                     "  train MODEL.onnx --data FILE.npz -o OUT.onnx [--loss L] "
+                     "[--epochs N] [--batch-size B] [--lr X] ...\n"
+                     "                       train the weights with compiled training "
+                     "steps, write ONNX\n";
 
 using pith::driver::fail;
 
@@ -301,6 +308,8 @@ int main(int argc, char **argv) {
     return pith::driver::report(args);
   if (command == "optimize")
     return pith::driver::optimize(args);
+  if (command == "train")
+    return pith::driver::train(args);
   llvm::errs() << kUsage;
   return fail("unknown command '" + command + "'");
 }

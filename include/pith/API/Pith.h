@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -162,6 +163,53 @@ struct CompileOptions {
   std::map<std::string, std::vector<int64_t>> inputShapes;
 };
 
+/// How Model::train trains: the loss, the optimizer (torch's definitions),
+/// the learning-rate schedule and the minibatches. The names are the
+/// pith-autodiff options and `pith train`'s flags.
+struct TrainOptions {
+  /// "cross-entropy" (data["labels"]: int64 classes), "mse"
+  /// (data["targets"]: the output's type) or "output" (the output is the loss).
+  std::string loss = "cross-entropy";
+  /// The model output the loss reads (default: the first).
+  std::string lossOutput;
+  /// "adamw" or "sgd".
+  std::string optimizer = "adamw";
+  /// The peak learning rate.
+  double learningRate = 1e-3;
+  /// "constant", "cosine" (down to 0 over all steps) or "one-cycle"
+  /// (torch's OneCycleLR: cosine warm-up from lr/25 over warmupFraction of
+  /// the steps, then cosine down to lr/25e4).
+  std::string schedule = "constant";
+  double warmupFraction = 0.3;
+  /// Below 0: the optimizer's default (adamw 0.01, sgd 0).
+  double weightDecay = -1;
+  double momentum = 0.9, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
+  int64_t epochs = 1;
+  /// Samples per step; an epoch takes the whole batches of a shuffled order.
+  int64_t batchSize = 32;
+  uint64_t seed = 0;
+  /// Initializers not to train.
+  std::vector<std::string> freeze;
+};
+
+/// One epoch of Model::train.
+struct EpochReport {
+  int64_t epoch = 0, steps = 0;
+  double meanLoss = 0, seconds = 0, samplesPerSecond = 0;
+};
+
+/// What a training run did.
+struct TrainingRun {
+  std::vector<EpochReport> epochs;
+  /// Every step's loss.
+  std::vector<float> losses;
+  /// The step's memory: the arena the runtime allocates for its
+  /// intermediates (planned by liveness), and that plus its inputs and
+  /// outputs (batch, parameters, optimizer state, their updates).
+  int64_t arenaBytes = 0, stepBytes = 0;
+  double compileSeconds = 0;
+};
+
 /// A model compiled for a target, ready to run. Copies share one compiled
 /// model; it lives until the last copy goes. Safe to run from several
 /// threads at once. A moved-from one has no inputs or outputs and fails to
@@ -223,6 +271,16 @@ public:
 
   /// Compiles a copy of the model as it is now.
   Result<CompiledModel> compile(const CompileOptions &options = {}) const;
+
+  /// Trains the model's float weights on `data` (arrays named after the
+  /// graph inputs, plus "labels" or "targets", all with the samples along
+  /// the first axis): builds the training step with pith-autodiff for
+  /// batches of options.batchSize, compiles it for the CPU, runs the epochs
+  /// and writes the trained weights back into the model. `onEpoch` hears of
+  /// each epoch as it ends. On failure the model keeps its weights.
+  Result<TrainingRun> train(const std::map<std::string, TensorView> &data,
+                            const TrainOptions &options,
+                            const std::function<void(const EpochReport &)> &onEpoch = {});
 
 private:
   struct Impl;

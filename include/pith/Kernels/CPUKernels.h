@@ -9,10 +9,13 @@
 #define PITH_KERNELS_CPUKERNELS_H
 
 extern "C" {
-/// Convolution kernels keep weights reordered into oneDNN's preferred layout,
-/// keyed by the weights' address. A runtime calls this before it frees or
-/// unmaps weights in [begin, end), so that a later model placed at the same
-/// address never reads stale copies.
+/// Convolution kernels keep stored weights reordered into oneDNN's preferred
+/// layout, keyed by the weights' address. A runtime registers the range its
+/// stored weights occupy when it loads them (weights elsewhere, such as
+/// graph inputs, are reordered on every call: their contents change)...
+void pith_kernel_register_weights(const void *begin, const void *end);
+/// ...and calls this before it frees or unmaps weights in [begin, end), so
+/// that a later model placed at the same address never reads stale copies.
 void pith_kernel_forget_weights(const void *begin, const void *end);
 }
 

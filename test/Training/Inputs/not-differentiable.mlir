@@ -1,0 +1,9 @@
+// Round has no gradient; it lies between w1 and the loss.
+module attributes {onnx.opset_import = {ai.onnx = 17 : i64}} {
+  func.func @graph(%x: tensor<4x8xf32> {onnx.name = "x"}) -> (tensor<4x5xf32> {onnx.name = "y"}) {
+    %w1 = onnx.Initializer "w1" dense<0.1> : tensor<8x5xf32>
+    %h = onnx.MatMul(%x, %w1) : (tensor<4x8xf32>, tensor<8x5xf32>) -> tensor<4x5xf32>
+    %y = onnx.Round(%h) : (tensor<4x5xf32>) -> tensor<4x5xf32> loc("round")
+    return %y : tensor<4x5xf32>
+  }
+}
