@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "pith/Training/Passes.h"
+#include "pith/Transforms/Passes.h"
 
 #include "Gradients.h"
 #include "Weights.h"
@@ -28,6 +29,7 @@
 #include "ONNX/ONNXOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -103,6 +105,12 @@ struct AutodiffPass : public pith::impl::AutodiffPassBase<AutodiffPass> {
                               "; a training step is built for fixed shapes (give the batch "
                               "size, or --input-shape)");
     }
+    // Import leaves some values untyped (shapes computed at run time from
+    // static ones); the gradient rules need every type.
+    OpPassManager refine(ModuleOp::getOperationName());
+    refine.addPass(createRefineShapesPass());
+    if (failed(runPipeline(refine, module)))
+      return failure();
     Block &body = func.getBody().front();
     auto returnOp = cast<func::ReturnOp>(body.getTerminator());
 
@@ -272,6 +280,10 @@ struct AutodiffPass : public pith::impl::AutodiffPassBase<AutodiffPass> {
       if (type.empty() || op->getNumRegions() != 0 || !hasGradientRule(type))
         return fail(op, where + " is on the path from parameter '" + param.str() +
                             "' to the loss and has no gradient rule");
+      for (Value v : llvm::concat<Value>(op->getOperands(), op->getResults()))
+        if (auto tensor = dyn_cast<TensorType>(v.getType()); tensor && !tensor.hasStaticShape())
+          return fail(op, where + " on the path from parameter '" + param.str() +
+                              "' to the loss has a value of unknown shape");
       SmallVector<Value> operandGrads;
       GradientRequest request{op, type, resultGrads, needs};
       if (std::string why = differentiate(request, g, operandGrads); !why.empty())

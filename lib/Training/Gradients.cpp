@@ -620,32 +620,46 @@ std::string Rule::split() {
 }
 
 std::string Rule::slice() {
+  // With steps of 1 the gradient is dY padded with zeros back to X's
+  // extent; the padding needs where each sliced axis begins (the end
+  // follows from the result's size, so it may be computed at run time).
   Value x = in(0);
   int64_t rank = rankOf(x);
-  auto starts = constantInts(in(1)), ends = constantInts(in(2));
-  std::optional<SmallVector<int64_t>> axes, steps;
-  if (op()->getNumOperands() > 3 && !isa<NoneType>(in(3).getType()))
+  auto present = [&](unsigned i) {
+    return op()->getNumOperands() > i && !isa<NoneType>(in(i).getType());
+  };
+  auto starts = constantInts(in(1));
+  std::optional<SmallVector<int64_t>> axes;
+  if (present(3)) {
     axes = constantInts(in(3));
-  else {
+  } else if (starts) {
     axes.emplace();
-    for (int64_t i = 0; starts && i < static_cast<int64_t>(starts->size()); ++i)
+    for (int64_t i = 0; i < static_cast<int64_t>(starts->size()); ++i)
       axes->push_back(i);
   }
-  if (op()->getNumOperands() > 4 && !isa<NoneType>(in(4).getType()))
-    steps = constantInts(in(4));
-  bool hasSteps = op()->getNumOperands() > 4 && !isa<NoneType>(in(4).getType());
-  if (!starts || !ends || !axes || (hasSteps && !steps))
-    return "its starts, ends, axes or steps are computed at run time";
-  if (steps && llvm::any_of(*steps, [](int64_t s) { return s != 1; }))
-    return "a Slice with steps other than 1 is not differentiated";
-  // The gradient is dY padded with zeros back to X's extent.
+  if (present(4)) {
+    auto steps = constantInts(in(4));
+    if (!steps)
+      return "its steps are computed at run time";
+    if (llvm::any_of(*steps, [](int64_t s) { return s != 1; }))
+      return "a Slice with steps other than 1 is not differentiated";
+  }
   SmallVector<int64_t> pads(2 * rank, 0);
-  for (auto [i, a] : llvm::enumerate(*axes)) {
-    int64_t axis = normalizeAxis(a, rank), size = shapeOf(x)[axis];
-    int64_t begin = (*starts)[i] < 0 ? (*starts)[i] + size : (*starts)[i];
-    begin = std::clamp<int64_t>(begin, 0, size);
-    pads[axis] = begin;
-    pads[rank + axis] = size - begin - shapeOf(out())[axis];
+  for (int64_t axis = 0; axis < rank; ++axis) {
+    int64_t size = shapeOf(x)[axis], kept = shapeOf(out())[axis];
+    if (size == kept)
+      continue;
+    std::optional<int64_t> begin;
+    if (starts && axes)
+      for (auto [i, a] : llvm::enumerate(*axes))
+        if (normalizeAxis(a, rank) == axis && i < starts->size()) {
+          int64_t start = (*starts)[i] < 0 ? (*starts)[i] + size : (*starts)[i];
+          begin = std::clamp<int64_t>(start, 0, size);
+        }
+    if (!begin)
+      return "its starts or axes are computed at run time";
+    pads[axis] = *begin;
+    pads[rank + axis] = size - *begin - kept;
   }
   set(0, g.op("Pad", {dY(), g.ints(pads)}, x.getType()));
   return "";

@@ -397,3 +397,69 @@ def test_convolution_weight_input_changed_in_place_is_read_again(tmp_path):
         theirs = session.run(None, {"x": x, "w": w})[0]
         assert np.abs(ours - theirs).max() <= 1e-4 * np.abs(theirs).max()
         w *= -0.5  # the same buffer, new values
+
+
+TORCH_LM_GRADIENTS = r"""
+import sys, numpy as np, torch
+sys.path.insert(0, sys.argv[1])
+import tiny_lm
+data = np.load(sys.argv[2])
+weights = {k[2:]: torch.from_numpy(data[k].copy()) for k in data.files if k.startswith("w:")}
+model = tiny_lm.TinyLM(weights["embed.weight"].shape[0])
+model.load_state_dict(weights)
+model.eval()
+logits = model(torch.from_numpy(data["tokens"]))
+loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                         torch.from_numpy(data["labels"]).reshape(-1))
+loss.backward()
+np.savez(sys.argv[3], loss=np.float32(loss.item()),
+         **{n: p.grad.numpy() for n, p in model.named_parameters()})
+"""
+
+
+def test_lm_gradients_match_torch_autograd(tmp_path):
+    """The corpus transformer LM (embedding tied to the output layer, which
+    the export stores twice: as embed.weight and as a transposed copy),
+    mask frozen: every gradient equals torch's."""
+    python = debian_torch()
+    if not python:
+        pytest.skip("Debian's python3-torch is not installed (scripts/setup.sh installs it)")
+    sys.path.insert(0, str(REPO / "bench" / "corpus"))
+    import common
+    source = common.ensure_lm_model()
+    model = onnx.load(source)
+    for value in list(model.graph.input) + list(model.graph.output):
+        for d, size in zip(value.type.tensor_type.shape.dim, (2, 16)):
+            d.ClearField("dim_param")
+            d.dim_value = size
+    onnx.save(model, tmp_path / "lm.onnx")
+    weights = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    # The corpus stores each copy quantized on its own: make the copies equal.
+    tied = [k for k in weights if k.startswith("onnx::")]
+    assert len(tied) == 1
+    weights[tied[0]] = np.ascontiguousarray(weights["embed.weight"].T)
+    step = pith.load(tmp_path / "lm.onnx").optimize("pith-autodiff{optimizer=none freeze=mask}")
+    compiled = step.compile()
+    rng = np.random.default_rng(0)
+    vocab = weights["embed.weight"].shape[0]
+    tokens = rng.integers(0, vocab, (2, 16)).astype(np.int64)
+    labels = rng.integers(0, vocab, (2, 16)).astype(np.int64)
+    feeds = {"tokens": tokens, "labels": labels, **weights}
+    names = [o["name"] for o in compiled.outputs]
+    ours = dict(zip(names, compiled(**{i["name"]: feeds[i["name"]] for i in compiled.inputs})))
+    assert "mask.grad" not in ours
+    torch_weights = {k: v for k, v in weights.items() if not k.startswith("onnx::")}
+    np.savez(tmp_path / "case.npz", tokens=tokens, labels=labels,
+             **{"w:" + k: v for k, v in torch_weights.items()})
+    subprocess.run([python, "-c", TORCH_LM_GRADIENTS, str(REPO / "bench" / "corpus"),
+                    str(tmp_path / "case.npz"), str(tmp_path / "torch.npz")], check=True)
+    theirs = np.load(tmp_path / "torch.npz")
+    assert abs(float(ours["loss"]) - float(theirs["loss"])) <= 1e-5 * abs(float(theirs["loss"]))
+    for name in theirs.files:
+        if name == "loss":
+            continue
+        g = ours[name + ".grad"]
+        if name == "embed.weight":
+            g = g + ours[tied[0] + ".grad"].T
+        t = theirs[name]
+        assert np.abs(g - t).max() <= 2e-4 * np.abs(t).max(), name
