@@ -96,6 +96,8 @@ typedef struct PithTrainOptions {
   uint64_t seed;
   const char *const *freeze; /* initializer names not to train */
   int64_t numFreeze;
+  const char *memoryBudget; /* NULL: keep every activation; "64MB" or "0.5" */
+  const char *rematSolver;  /* "greedy" (default) or "sqrt" */
 } PithTrainOptions;
 
 void pithTrainOptionsInit(PithTrainOptions *options);

@@ -88,6 +88,8 @@ Status checkOptions(const TrainOptions &o) {
                    "'");
   if (!(o.warmupFraction > 0 && o.warmupFraction < 1))
     return failure("warm-up fraction: expected a number in (0, 1)");
+  if (o.rematSolver != "greedy" && o.rematSolver != "sqrt")
+    return failure("recompute solver: expected 'greedy' or 'sqrt', got '" + o.rematSolver + "'");
   if (o.optimizer != "adamw" && o.optimizer != "sgd")
     return failure("optimizer: expected 'adamw' or 'sgd', got '" + o.optimizer + "'");
   return Status::success();
@@ -221,6 +223,11 @@ Result<TrainingRun> Model::train(const std::map<std::string, TensorView> &data,
       pipeline += (i ? "," : "") + options.freeze[i];
   }
   pipeline += "}";
+  if (!options.memoryBudget.empty())
+    pipeline += ",pith-remat{budget=" + options.memoryBudget + " solver=" + options.rematSolver +
+                "}";
+  else if (options.rematSolver == "sqrt")
+    pipeline += ",pith-remat{solver=sqrt}";
   registerPassesOnce();
   mlir::PassManager pm(step->context.get());
   pm.enableVerifier();
@@ -234,6 +241,13 @@ Result<TrainingRun> Model::train(const std::map<std::string, TensorView> &data,
       return failure(name + ": " + (error.get().empty() ? "building the training step failed"
                                                         : error.get()));
   }
+  std::vector<std::string> stepReport;
+  if (auto entries = (*step->module)->getAttrOfType<mlir::ArrayAttr>("pith.report"))
+    for (auto entry : entries.getAsRange<mlir::DictionaryAttr>())
+      if (auto lines = entry.getAs<mlir::ArrayAttr>("lines"))
+        for (auto line : lines.getAsValueRange<mlir::StringAttr>())
+          stepReport.push_back(
+              entry.getAs<mlir::StringAttr>("pass").getValue().str() + ": " + line.str());
   auto stepBytes = pith::exportONNXBytes(*step->module);
   if (!stepBytes)
     return failure(stepBytes.takeError());
@@ -302,6 +316,7 @@ Result<TrainingRun> Model::train(const std::map<std::string, TensorView> &data,
   run.arenaBytes = jit.peakIntermediateBytes();
   run.stepBytes = run.arenaBytes + ioBytes;
   run.compileSeconds = jit.compileSeconds();
+  run.report = std::move(stepReport);
   const int64_t stepsPerEpoch = samples / options.batchSize;
   const int64_t totalSteps = stepsPerEpoch * options.epochs;
   std::mt19937_64 random(options.seed);

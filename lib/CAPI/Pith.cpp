@@ -229,6 +229,7 @@ void pithTrainOptionsInit(PithTrainOptions *options) {
   options->epochs = defaults.epochs;
   options->batchSize = defaults.batchSize;
   options->seed = defaults.seed;
+  options->rematSolver = "greedy";
 }
 
 PithStatus *pithOnnxModelTrain(PithOnnxModel *model, const char *const *names,
@@ -263,6 +264,8 @@ PithStatus *pithOnnxModelTrain(PithOnnxModel *model, const char *const *names,
   o.seed = options->seed;
   for (int64_t i = 0; i < options->numFreeze; ++i)
     o.freeze.push_back(options->freeze[i]);
+  o.memoryBudget = options->memoryBudget ? options->memoryBudget : "";
+  o.rematSolver = options->rematSolver ? options->rematSolver : o.rematSolver;
   Result<TrainingRun> run = model->model.train(views, o);
   if (!run)
     return toStatus(run.status());

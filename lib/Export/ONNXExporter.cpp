@@ -417,7 +417,9 @@ llvm::Error Exporter::exportNode(Operation *op, onnx::GraphProto &graph) {
 
   for (NamedAttribute attribute : attributes) {
     StringRef name = attribute.getName().getValue();
-    if (name.starts_with("onnx."))
+    // onnx.* attributes carry names and docs; pith.* ones are Pith's own
+    // annotations (training phases, recompute marks) with no ONNX meaning.
+    if (name.starts_with("onnx.") || name.starts_with("pith."))
       continue;
     std::optional<AttrKind> kind;
     if (schema)

@@ -358,6 +358,15 @@ struct AutodiffPass : public pith::impl::AutodiffPassBase<AutodiffPass> {
       resultNames.push_back(p.name + ".adam_v.next");
     }
 
+    // Everything after the last forward op is the loss, backward pass and
+    // update: marked so that pith-remat tells forward from backward.
+    bool after = false;
+    for (Operation &op : body) {
+      if (after && !isa<func::ReturnOp>(op))
+        op.setAttr(kBackwardAttr, b.getUnitAttr());
+      after |= !forward.empty() && &op == forward.back();
+    }
+
     // The step's outputs replace the model's.
     int64_t backwardOps = -backwardStart;
     for (Operation &op : body)

@@ -342,10 +342,14 @@ std::string Rule::elementwise() {
   } else if (t == "Neg") {
     set(0, g.unary("Neg", d));
   } else if (t == "Relu") {
-    set(0, g.mul(d, g.mask("Greater", in(0), g.scalar(0.0))));
+    // From the output (y > 0 exactly where x > 0), as torch does: the
+    // input need not be kept for the backward pass.
+    set(0, g.mul(d, g.mask("Greater", y, g.scalar(0.0))));
   } else if (t == "LeakyRelu") {
     double alpha = floatAttr(op(), "alpha", 0.01f);
-    Value positive = g.mask("Greater", in(0), g.scalar(0.0));
+    if (alpha <= 0)
+      return "LeakyRelu with alpha <= 0 is not differentiated";
+    Value positive = g.mask("Greater", y, g.scalar(0.0));
     Value slope = g.add(g.scalar(alpha), g.mul(positive, g.scalar(1.0 - alpha)));
     set(0, g.mul(d, slope));
   } else if (t == "Sigmoid") {

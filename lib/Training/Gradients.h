@@ -20,6 +20,12 @@
 
 namespace pith::training {
 
+/// pith-autodiff marks the ops of the loss, backward pass and update with
+/// this unit attribute; pith-remat tells forward from backward by it.
+inline constexpr llvm::StringLiteral kBackwardAttr = "pith.backward";
+/// pith-remat marks each recomputed op with the node it recomputes.
+inline constexpr llvm::StringLiteral kRecomputeAttr = "pith.recompute";
+
 /// Builds onnx ops at one insertion point, with static result types: the
 /// training step is built for fixed input shapes.
 class OnnxBuilder {

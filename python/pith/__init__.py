@@ -170,11 +170,14 @@ class Model(_Handle):
         ``"adamw"`` or ``"sgd"``; ``schedule``: ``"constant"``, ``"cosine"``
         or ``"one-cycle"``. More options: ``loss_output``, ``warmup``,
         ``weight_decay``, ``momentum``, ``beta1``, ``beta2``, ``epsilon``,
-        ``seed``, ``freeze`` (initializer names). ``on_epoch`` is called
+        ``seed``, ``freeze`` (initializer names), ``memory_budget`` (activation
+        memory, bytes like ``"64MB"`` or a fraction like ``"0.5"``: activations
+        beyond it are recomputed in the backward pass), ``remat_solver``
+        (``"greedy"`` or ``"sqrt"``). ``on_epoch`` is called
         with each epoch's ``{"epoch", "loss", "steps", "seconds",
         "samples_per_second"}``. Returns those epochs, every step's loss
         (``losses``), and the step's memory (``arena_bytes``,
-        ``step_bytes``). Raises :class:`PithError` naming what is wrong
+        ``step_bytes``) and what building the step reported (``report``). Raises :class:`PithError` naming what is wrong
         (data, options, or a node without a gradient); the model then keeps
         its weights."""
         settings = dict(loss=loss, epochs=epochs, batch_size=batch_size, optimizer=optimizer,

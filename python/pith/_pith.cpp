@@ -245,6 +245,8 @@ NB_MODULE(_pith, m) {
                else if (name == "batch_size") options.batchSize = nb::cast<int64_t>(value);
                else if (name == "seed") options.seed = nb::cast<uint64_t>(value);
                else if (name == "freeze") options.freeze = nb::cast<std::vector<std::string>>(value);
+               else if (name == "memory_budget") options.memoryBudget = nb::cast<std::string>(value);
+               else if (name == "remat_solver") options.rematSolver = nb::cast<std::string>(value);
                else throw PithError("train: unknown option '" + name + "'");
              }
              auto report = [](const EpochReport &e) {
@@ -276,6 +278,7 @@ NB_MODULE(_pith, m) {
              result["arena_bytes"] = done.arenaBytes;
              result["step_bytes"] = done.stepBytes;
              result["compile_seconds"] = done.compileSeconds;
+             result["report"] = done.report;
              return result;
            },
            nb::arg("data"), nb::arg("settings"), nb::arg("on_epoch").none())

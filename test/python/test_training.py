@@ -463,3 +463,44 @@ def test_lm_gradients_match_torch_autograd(tmp_path):
             g = g + ours[tied[0] + ".grad"].T
         t = theirs[name]
         assert np.abs(g - t).max() <= 2e-4 * np.abs(t).max(), name
+
+
+def tanh_mlp(tmp_path, layers=4, width=128):
+    nodes, inits, previous = [], {}, "x"
+    sizes = [32] + [width] * layers
+    for i in range(layers):
+        inits[f"w{i}"] = r(sizes[i], sizes[i + 1], scale=1 / np.sqrt(sizes[i]))
+        nodes += [helper.make_node("MatMul", [previous, f"w{i}"], [f"h{i}"], name=f"mm{i}"),
+                  helper.make_node("Tanh", [f"h{i}"], [f"t{i}"], name=f"tanh{i}")]
+        previous = f"t{i}"
+    inits["out"] = r(width, 10, scale=1 / np.sqrt(width))
+    nodes.append(helper.make_node("MatMul", [previous, "out"], ["y"], name="logits"))
+    model = make_model(nodes, [("x", ["batch", 32])], ["batch", 10], inits)
+    path = tmp_path / "tanh_mlp.onnx"
+    onnx.save(model, path)
+    data = np.random.default_rng(2)
+    x = data.standard_normal((640, 32)).astype(np.float32)
+    return path, {"x": x, "labels": (x[:, :10].argmax(1)).astype(np.int64)}
+
+
+@pytest.mark.parametrize("remat", [dict(memory_budget="0.75"), dict(remat_solver="sqrt"),
+                                   dict(memory_budget="100kB")])
+def test_recomputation_leaves_every_loss_unchanged(tmp_path, remat):
+    """Recomputed activations are the same numbers: every step's loss
+    equals the run that keeps everything, and the report says what went."""
+    path, data = tanh_mlp(tmp_path)
+    settings = dict(epochs=2, batch_size=64, learning_rate=0.01, seed=5)
+    kept = pith.load(path).train(data, **settings)
+    recomputed = pith.load(path).train(data, **settings, **remat)
+    assert len(kept["losses"]) == len(recomputed["losses"]) == 20
+    np.testing.assert_allclose(recomputed["losses"], kept["losses"], rtol=1e-5)
+    line = [l for l in recomputed["report"] if l.startswith("pith-remat:")]
+    assert len(line) == 1 and " activations recomputed (" in line[0]
+    assert not [l for l in kept["report"] if l.startswith("pith-remat:")]
+
+
+def test_memory_budget_below_the_reachable_minimum_is_an_error(tmp_path):
+    path, data = tanh_mlp(tmp_path)
+    with pytest.raises(pith.PithError, match=r"budget: 1.0 kB is below the smallest activation "
+                                             r"memory the solver reaches for this step, [0-9.]+ kB"):
+        pith.load(path).train(data, epochs=1, batch_size=64, memory_budget="1kB")

@@ -4,7 +4,7 @@
 //              [--loss-output NAME] [--epochs N] [--batch-size B]
 //              [--optimizer adamw|sgd] [--lr X] [--schedule constant|cosine|one-cycle]
 //              [--warmup F] [--weight-decay X] [--momentum X] [--seed N]
-//              [--freeze NAME,...]
+//              [--freeze NAME,...] [--memory-budget 64MB|0.5] [--remat-solver greedy|sqrt]
 //
 // The data holds one array per model input and the loss's `labels`
 // (cross-entropy: int64 classes) or `targets` (mse), samples along the
@@ -32,7 +32,8 @@ const char *kUsage =
     "usage: pith train MODEL.onnx --data FILE.npz -o OUT.onnx [--loss cross-entropy|mse|output]\n"
     "       [--loss-output NAME] [--epochs N] [--batch-size B] [--optimizer adamw|sgd]\n"
     "       [--lr X] [--schedule constant|cosine|one-cycle] [--warmup F]\n"
-    "       [--weight-decay X] [--momentum X] [--seed N] [--freeze NAME,...]";
+    "       [--weight-decay X] [--momentum X] [--seed N] [--freeze NAME,...]\n"
+    "       [--memory-budget BYTES|FRACTION] [--remat-solver greedy|sqrt]";
 
 bool parseNumber(llvm::StringRef text, double &out) {
   return !text.getAsDouble(out);
@@ -72,6 +73,10 @@ int driver::train(llvm::ArrayRef<const char *> args) {
       options.optimizer = value.str();
     else if (arg == "--schedule")
       options.schedule = value.str();
+    else if (arg == "--memory-budget")
+      options.memoryBudget = value.str();
+    else if (arg == "--remat-solver")
+      options.rematSolver = value.str();
     else if (arg == "--freeze")
       for (llvm::StringRef name : llvm::split(value, ','))
         options.freeze.push_back(name.str());
@@ -119,6 +124,8 @@ int driver::train(llvm::ArrayRef<const char *> args) {
   });
   if (!run)
     return fail(run.status().message());
+  for (const std::string &line : run->report)
+    llvm::outs() << line << "\n";
   llvm::outs() << llvm::format("step memory: arena %.2f MB (planned by liveness, allocated once), "
                                "%.2f MB with the step's inputs and outputs; compiled in %.1f s\n",
                                run->arenaBytes / 1e6, run->stepBytes / 1e6, run->compileSeconds);

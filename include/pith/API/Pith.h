@@ -190,6 +190,12 @@ struct TrainOptions {
   uint64_t seed = 0;
   /// Initializers not to train.
   std::vector<std::string> freeze;
+  /// Activation recomputation (pith-remat): the activation memory budget,
+  /// bytes ("64MB") or a fraction of keeping everything ("0.5"); empty
+  /// keeps everything unless rematSolver is "sqrt".
+  std::string memoryBudget;
+  /// "greedy" (meets memoryBudget) or "sqrt" (sqrt(n) checkpointing).
+  std::string rematSolver = "greedy";
 };
 
 /// One epoch of Model::train.
@@ -208,6 +214,8 @@ struct TrainingRun {
   /// outputs (batch, parameters, optimizer state, their updates).
   int64_t arenaBytes = 0, stepBytes = 0;
   double compileSeconds = 0;
+  /// What building the step reported (pith-autodiff, pith-remat).
+  std::vector<std::string> report;
 };
 
 /// A model compiled for a target, ready to run. Copies share one compiled

@@ -62,4 +62,45 @@ def AutodiffPass : Pass<"pith-autodiff", "mlir::ModuleOp"> {
   let dependentDialects = ["pith::ONNX::ONNXDialect"];
 }
 
+def RematPass : Pass<"pith-remat", "mlir::ModuleOp"> {
+  let summary = "Recompute activations in the backward pass to fit a memory budget";
+  let description = [{
+    Acts on a training step from pith-autodiff. An activation (a forward
+    value a backward op reads) is either kept from the forward pass to its
+    last backward reader, or dropped and recomputed: its producer is cloned
+    right before the first backward op that reads it (recursively for the
+    dropped values that producer reads), and later backward readers reuse
+    the clone. Clones carry `pith.recompute = "NODE"`.
+
+    Memory is the schedule's peak of live intermediates (results allocated
+    when produced, freed after their last reader: the liveness the buffer
+    planner applies); cost is the recomputed FLOPs. `budget` is bytes
+    (`12MB`) or a fraction of the keep-everything activation memory (`0.5`:
+    the peak less half the activation bytes). Solvers: `greedy` drops, while
+    the peak is over the budget, the activation that lowers it most per
+    recomputed FLOP; `sqrt` keeps every k-th producing op's activations (k =
+    ceil(sqrt(n)), Chen et al.) regardless of budget; `none` keeps
+    everything. A budget below the peak reached with every droppable
+    activation recomputed is an error that states that minimum. `keep` and
+    `recompute` force nodes (by ONNX node name) either way.
+
+    ```mlir
+    %h = onnx.Relu(%x)                                // forward
+    ...
+    %h2 = onnx.Relu(%x) {pith.recompute = "relu1"}    // just before its use
+    %g = onnx.Mul(%dy, %mask_of_h2) {pith.backward}
+    ```
+  }];
+  let options = [
+    Option<"budget", "budget", "std::string", /*default=*/"\"\"",
+           "Peak memory: bytes (12MB) or a fraction of the activation memory (0.5)">,
+    Option<"solver", "solver", "std::string", /*default=*/"\"greedy\"",
+           "'greedy', 'sqrt' or 'none'">,
+    ListOption<"keep", "keep", "std::string", "Nodes whose activations are always kept">,
+    ListOption<"recompute", "recompute", "std::string",
+               "Nodes whose activations are always recomputed">,
+  ];
+  let dependentDialects = ["pith::ONNX::ONNXDialect"];
+}
+
 #endif // PITH_TRAINING_PASSES_TD

@@ -1,0 +1,461 @@
+//===- Remat.cpp - Recompute activations under a memory budget ------------===//
+//
+// pith-remat acts on a training step built by pith-autodiff. An activation
+// is a value a forward op produces and a backward op (marked pith.backward)
+// reads: by default it stays live from the forward pass to its last
+// backward reader. A dropped activation is instead recomputed: its
+// producer is cloned right before the first backward op that reads it
+// (and, recursively, the dropped activations that producer reads), and the
+// backward readers take the clone. Clones carry `pith.recompute` naming the
+// node they recompute; later backward readers reuse a clone, so a chain of
+// dropped values is recomputed once per step, segment by segment, as in
+// Chen et al.'s checkpointing.
+//
+// Memory is the schedule's peak of live intermediates: walking the ops in
+// order, each result is allocated when produced and freed after its last
+// reader (graph inputs, outputs and constants not counted) - the liveness
+// the buffer planner (pith-plan-buffers) applies to the compiled step,
+// before fusion and in-place updates make it smaller. Cost is the
+// recomputed ops' FLOPs.
+//
+// Solvers: `sqrt` keeps the activations of every k-th producing op
+// (k = ceil(sqrt(n)), Chen et al.'s sqrt(n) checkpointing, no budget);
+// `greedy` (the default) drops, while the peak is over the budget, the
+// activation that lowers the peak most per recomputed FLOP. A budget below
+// what dropping every droppable activation reaches is an error that states
+// that minimum.
+//
+//===----------------------------------------------------------------------===//
+
+#include "pith/Training/Passes.h"
+
+#include "Gradients.h"
+#include "Weights.h"
+
+#include "ONNX/ONNXDialect.h"
+#include "ONNX/ONNXOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <numeric>
+
+namespace pith {
+#define GEN_PASS_DEF_REMATPASS
+#include "pith/Training/Passes.h.inc"
+} // namespace pith
+
+using namespace mlir;
+using namespace pith;
+using namespace pith::training;
+
+namespace {
+
+int64_t bytesOf(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || !type.hasStaticShape())
+    return 0;
+  Type element = type.getElementType();
+  int64_t bits = element.isIntOrFloat() ? element.getIntOrFloatBitWidth() : 8;
+  return type.getNumElements() * std::max<int64_t>(bits / 8, 1);
+}
+
+int64_t elementsOf(Value value) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  return type && type.hasStaticShape() ? type.getNumElements() : 0;
+}
+
+/// FLOPs of one forward op, as recomputing it costs.
+double flopsOf(Operation *op) {
+  StringRef type = onnxTypeOf(op);
+  if (op->getNumResults() == 0)
+    return 0;
+  double out = elementsOf(op->getResult(0));
+  auto shape = [&](unsigned i) { return cast<RankedTensorType>(op->getOperand(i).getType()); };
+  if (type == "MatMul" || type == "Gemm") {
+    auto a = shape(0);
+    bool transA = type == "Gemm" && op->getAttrOfType<IntegerAttr>("transA") &&
+                  op->getAttrOfType<IntegerAttr>("transA").getInt();
+    int64_t k = transA ? a.getShape()[a.getRank() - 2] : a.getShape().back();
+    return 2 * out * k;
+  }
+  if (type == "Conv") {
+    auto w = shape(1);
+    double perOutput = 1;
+    for (int64_t d : w.getShape().drop_front(1))
+      perOutput *= d;
+    return 2 * out * perOutput;
+  }
+  return std::max(out, 1.0);
+}
+
+bool isFree(Operation *op) {
+  StringRef type = onnxTypeOf(op);
+  return isa<ONNX::InitializerOp>(op) || type == "Constant" ||
+         op->getName().getStringRef() == "onnx.None";
+}
+
+/// Ops whose results can be computed again: pure, deterministic, no
+/// subgraphs.
+bool isRecomputable(Operation *op) {
+  StringRef type = onnxTypeOf(op);
+  if (type.empty() || op->getNumRegions() != 0)
+    return false;
+  return !type.starts_with("Random") && type != "Multinomial" && type != "Bernoulli" &&
+         !(type == "Dropout" && op->getNumOperands() > 2 &&
+           !isa<NoneType>(op->getOperand(2).getType()));
+}
+
+std::string nodeName(Operation *op) {
+  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+    return name.getName().str();
+  return "";
+}
+
+/// The step as the solver sees it: ops in order, which are backward, and
+/// the activations (forward values backward ops read).
+struct Step {
+  SmallVector<Operation *> ops;
+  llvm::DenseMap<Operation *, int64_t> position;
+  llvm::DenseSet<Operation *> backward;
+  SmallVector<Value> activations;
+  llvm::DenseMap<Value, int64_t> activationIndex;
+  llvm::DenseSet<Value> returned;
+
+  bool isForwardValue(Value v) const {
+    Operation *def = v.getDefiningOp();
+    return def && !backward.count(def) && !isFree(def);
+  }
+  bool mustRecompute(Value v, const llvm::DenseSet<Value> &dropped) const {
+    return isForwardValue(v) && (!activationIndex.count(v) || dropped.count(v));
+  }
+
+  explicit Step(func::FuncOp func) {
+    Block &body = func.getBody().front();
+    for (Operation &op : body) {
+      position[&op] = static_cast<int64_t>(ops.size());
+      ops.push_back(&op);
+      if (op.hasAttr(kBackwardAttr))
+        backward.insert(&op);
+      if (auto ret = dyn_cast<func::ReturnOp>(op))
+        for (Value v : ret.getOperands())
+          returned.insert(v);
+    }
+    for (Operation *op : ops) {
+      if (backward.count(op) || isFree(op) || isa<func::ReturnOp>(op))
+        continue;
+      for (Value result : op->getResults())
+        if (llvm::any_of(result.getUsers(), [&](Operation *u) { return backward.count(u); })) {
+          activationIndex[result] = static_cast<int64_t>(activations.size());
+          activations.push_back(result);
+        }
+    }
+  }
+};
+
+/// The schedule a drop set gives: for each backward op, the forward ops
+/// recomputed before it. Simulates its memory and cost, or builds it.
+struct Schedule {
+  const Step &step;
+  const llvm::DenseSet<Value> &dropped;
+
+  /// Whether a recomputed op must recompute `operand` too: a forward
+  /// intermediate that is not kept (a dropped activation, or a value no
+  /// backward op reads, which the forward pass freed).
+  bool mustRecompute(Value operand) const { return step.mustRecompute(operand, dropped); }
+
+  struct Result {
+    /// Peak bytes of live activations (kept ones and recomputed copies),
+    /// and of all live intermediates.
+    int64_t activationPeak = 0, totalPeak = 0;
+    /// FLOPs recomputed per step.
+    double flops = 0;
+  };
+
+  Result simulate() const {
+    // A value is (version, id): version 0 the original, 1 a recomputed copy.
+    struct Event {
+      SmallVector<std::pair<Value, int>> reads;
+      SmallVector<std::pair<Value, int>> writes;
+    };
+    std::vector<Event> events;
+    llvm::DenseSet<Value> available; // recomputed so far
+    double flops = 0;
+    std::function<void(Value)> recompute = [&](Value v) {
+      if (available.count(v))
+        return;
+      Operation *producer = v.getDefiningOp();
+      Event e;
+      for (Value operand : producer->getOperands()) {
+        if (mustRecompute(operand)) {
+          recompute(operand);
+          e.reads.push_back({operand, 1});
+        } else {
+          e.reads.push_back({operand, 0});
+        }
+      }
+      for (Value result : producer->getResults()) {
+        available.insert(result);
+        e.writes.push_back({result, 1});
+      }
+      flops += flopsOf(producer);
+      events.push_back(std::move(e));
+    };
+    for (Operation *op : step.ops) {
+      if (isa<func::ReturnOp>(op))
+        continue;
+      bool isBackward = step.backward.count(op);
+      Event e;
+      for (Value operand : op->getOperands()) {
+        if (isBackward && dropped.count(operand)) {
+          recompute(operand);
+          e.reads.push_back({operand, 1});
+        } else {
+          e.reads.push_back({operand, 0});
+        }
+      }
+      if (!isFree(op))
+        for (Value result : op->getResults())
+          e.writes.push_back({result, 0});
+      events.push_back(std::move(e));
+    }
+    // Liveness: each written value lives until its last read.
+    using Key = std::pair<Value, int>;
+    llvm::DenseMap<Key, size_t> lastRead;
+    for (size_t i = 0; i < events.size(); ++i)
+      for (const Key &k : events[i].reads)
+        lastRead[k] = i;
+    Result result;
+    result.flops = flops;
+    int64_t live = 0, liveActivations = 0;
+    std::vector<SmallVector<Key>> freeAt(events.size());
+    // Kept activations, and every recomputed forward value.
+    auto isActivation = [&](const Key &k) {
+      return k.second == 1 || step.activationIndex.count(k.first) != 0;
+    };
+    for (size_t i = 0; i < events.size(); ++i) {
+      for (const Key &k : events[i].writes) {
+        if (step.returned.count(k.first) && k.second == 0)
+          continue;
+        auto it = lastRead.find(k);
+        if (it == lastRead.end())
+          continue; // never read: freed at once (dead code the planner drops)
+        live += bytesOf(k.first);
+        if (isActivation(k))
+          liveActivations += bytesOf(k.first);
+        freeAt[it->second].push_back(k);
+      }
+      result.totalPeak = std::max(result.totalPeak, live);
+      result.activationPeak = std::max(result.activationPeak, liveActivations);
+      for (const Key &k : freeAt[i]) {
+        live -= bytesOf(k.first);
+        if (isActivation(k))
+          liveActivations -= bytesOf(k.first);
+      }
+    }
+    return result;
+  }
+};
+
+struct RematPass : public pith::impl::RematPassBase<RematPass> {
+  using RematPassBase::RematPassBase;
+
+  void runOnOperation() override {
+    if (failed(run(getOperation())))
+      signalPassFailure();
+  }
+
+  LogicalResult fail(Operation *at, const Twine &message) {
+    return at->emitError(getArgument() + ": " + message);
+  }
+
+  /// Parses `budget`: bytes ("12000000", "12MB", "64KB") or a fraction of
+  /// the keep-everything activation memory ("0.5").
+  std::optional<double> parseBudget(int64_t keepAllActivations) {
+    StringRef text = StringRef(budget).trim();
+    double scale = 1;
+    for (auto [suffix, factor] : {std::pair<StringRef, double>{"GB", 1e9}, {"MB", 1e6},
+                                  {"KB", 1e3}, {"kB", 1e3}, {"B", 1}})
+      if (text.consume_back(suffix)) {
+        scale = factor;
+        break;
+      }
+    double value;
+    if (text.getAsDouble(value) || value < 0)
+      return std::nullopt;
+    if (scale == 1 && value <= 1 && !StringRef(budget).ends_with("B"))
+      return value * keepAllActivations;
+    return value * scale;
+  }
+
+  LogicalResult run(ModuleOp module) {
+    auto funcs = module.getOps<func::FuncOp>();
+    if (funcs.empty())
+      return fail(module, "the module has no graph");
+    func::FuncOp func = *funcs.begin();
+    if (!module->hasAttr("pith.training"))
+      return fail(module, "the module is not a training step; run pith-autodiff first");
+    if (solver != "greedy" && solver != "sqrt" && solver != "none")
+      return fail(module, "solver: expected 'greedy', 'sqrt' or 'none', got '" + solver + "'");
+    Step step(func);
+
+    // Which activations may go: recomputable producers, not forced kept.
+    llvm::StringSet<> keepNames, recomputeNames;
+    for (const std::string &n : keep)
+      keepNames.insert(n);
+    for (const std::string &n : recompute)
+      recomputeNames.insert(n);
+    llvm::StringSet<> seen;
+    SmallVector<Value> droppable;
+    llvm::DenseSet<Value> forced;
+    for (Value a : step.activations) {
+      Operation *producer = a.getDefiningOp();
+      std::string name = nodeName(producer);
+      seen.insert(name);
+      if (recomputeNames.contains(name)) {
+        if (!isRecomputable(producer))
+          return fail(producer, "recompute: node '" + name + "' (" + onnxTypeOf(producer).str() +
+                                    ") cannot be recomputed (not deterministic or has subgraphs)");
+        forced.insert(a);
+        continue;
+      }
+      if (isRecomputable(producer) && !keepNames.contains(name))
+        droppable.push_back(a);
+    }
+    for (const auto *names : {&keepNames, &recomputeNames})
+      for (const auto &entry : *names)
+        if (!seen.contains(entry.getKey()))
+          return fail(module, "no forward node named '" + entry.getKey().str() +
+                                  "' produces an activation");
+
+    int64_t activationBytes = 0;
+    for (Value a : step.activations)
+      activationBytes += bytesOf(a);
+    llvm::DenseSet<Value> none;
+    Schedule::Result keepAll = Schedule{step, none}.simulate();
+
+    llvm::DenseSet<Value> dropped(forced.begin(), forced.end());
+    std::optional<double> target;
+    if (!budget.empty()) {
+      target = parseBudget(keepAll.activationPeak);
+      if (!target)
+        return fail(module, "budget: expected bytes (e.g. 12MB) or a fraction of the "
+                            "activation memory in (0, 1], got '" + budget + "'");
+    }
+    if (solver == "sqrt") {
+      // Keep the activations of every k-th producing op.
+      SmallVector<Operation *> producers;
+      for (Value a : droppable)
+        if (producers.empty() || producers.back() != a.getDefiningOp())
+          producers.push_back(a.getDefiningOp());
+      int64_t k = std::max<int64_t>(1, std::ceil(std::sqrt(double(producers.size()))));
+      llvm::DenseSet<Operation *> kept;
+      for (size_t i = 0; i < producers.size(); i += k)
+        kept.insert(producers[i]);
+      for (Value a : droppable)
+        if (!kept.count(a.getDefiningOp()))
+          dropped.insert(a);
+    } else if (solver == "greedy" && target) {
+      Schedule::Result current = Schedule{step, dropped}.simulate();
+      while (current.activationPeak > *target) {
+        Value best;
+        double bestScore = -1;
+        Schedule::Result bestResult = current;
+        for (Value a : droppable) {
+          if (dropped.count(a))
+            continue;
+          dropped.insert(a);
+          Schedule::Result trial = Schedule{step, dropped}.simulate();
+          dropped.erase(a);
+          if (trial.activationPeak > current.activationPeak)
+            continue;
+          // Activation memory saved per recomputed FLOP; the bytes no longer
+          // kept break ties (dropping a value may lower a later peak).
+          double score = (double(current.activationPeak - trial.activationPeak) +
+                          1e-3 * bytesOf(a)) /
+                         (trial.flops - current.flops + 1.0);
+          if (score > bestScore) {
+            bestScore = score;
+            best = a;
+            bestResult = trial;
+          }
+        }
+        if (!best)
+          return fail(module,
+                      llvm::formatv("budget: {0} is below the smallest activation memory the "
+                                    "solver reaches for this step, {1} (keeping everything: {2})",
+                                    compression::formatBytes(int64_t(*target)),
+                                    compression::formatBytes(current.activationPeak),
+                                    compression::formatBytes(keepAll.activationPeak))
+                          .str());
+        dropped.insert(best);
+        current = bestResult;
+      }
+    }
+
+    Schedule::Result chosen = Schedule{step, dropped}.simulate();
+    int64_t recomputedOps = apply(func, step, dropped);
+    Builder b(module.getContext());
+    std::vector<std::string> lines = {llvm::formatv(
+        "{0} of {1} activations recomputed ({2} ops cloned, {3:e2} FLOPs per step); activation "
+        "memory {4} -> {5}{6}; all intermediates {7} -> {8}",
+        dropped.size(), step.activations.size(), recomputedOps, chosen.flops,
+        compression::formatBytes(keepAll.activationPeak),
+        compression::formatBytes(chosen.activationPeak),
+        target ? " (budget " + compression::formatBytes(int64_t(*target)) + ")"
+               : std::string(),
+        compression::formatBytes(keepAll.totalPeak), compression::formatBytes(chosen.totalPeak))};
+    compression::appendReport(
+        module, getArgument(), lines,
+        {b.getNamedAttr("activations", b.getI64IntegerAttr(step.activations.size())),
+         b.getNamedAttr("recomputed", b.getI64IntegerAttr(dropped.size())),
+         b.getNamedAttr("recompute_flops", b.getF64FloatAttr(chosen.flops)),
+         b.getNamedAttr("activation_bytes", b.getI64IntegerAttr(activationBytes)),
+         b.getNamedAttr("activation_peak_before", b.getI64IntegerAttr(keepAll.activationPeak)),
+         b.getNamedAttr("activation_peak", b.getI64IntegerAttr(chosen.activationPeak)),
+         b.getNamedAttr("peak_before", b.getI64IntegerAttr(keepAll.totalPeak)),
+         b.getNamedAttr("peak", b.getI64IntegerAttr(chosen.totalPeak))});
+    return success();
+  }
+
+  /// Clones the producers of dropped activations before their first
+  /// backward readers; returns how many ops were cloned.
+  int64_t apply(func::FuncOp func, const Step &step, const llvm::DenseSet<Value> &dropped) {
+    Schedule schedule{step, dropped};
+    IRMapping recomputed;
+    int64_t cloned = 0;
+    OpBuilder b(func.getContext());
+    std::function<Value(Value)> recompute = [&](Value v) -> Value {
+      if (Value done = recomputed.lookupOrNull(v))
+        return done;
+      Operation *producer = v.getDefiningOp();
+      IRMapping operands;
+      for (Value operand : producer->getOperands())
+        if (schedule.mustRecompute(operand))
+          operands.map(operand, recompute(operand));
+      Operation *copy = b.clone(*producer, operands);
+      std::string name = nodeName(producer);
+      copy->setAttr(kRecomputeAttr,
+                    b.getStringAttr(name.empty() ? onnxTypeOf(producer).str() : name));
+      copy->setAttr(kBackwardAttr, b.getUnitAttr());
+      ++cloned;
+      for (auto [original, clone] : llvm::zip(producer->getResults(), copy->getResults()))
+        recomputed.map(original, clone);
+      return recomputed.lookup(v);
+    };
+    for (Operation *op : step.ops) {
+      if (!step.backward.count(op))
+        continue;
+      b.setInsertionPoint(op);
+      for (OpOperand &operand : op->getOpOperands())
+        if (dropped.count(operand.get()))
+          operand.set(recompute(operand.get()));
+    }
+    return cloned;
+  }
+};
+
+} // namespace
