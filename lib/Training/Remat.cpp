@@ -11,19 +11,19 @@
 // dropped values is recomputed once per step, segment by segment, as in
 // Chen et al.'s checkpointing.
 //
-// Memory is the schedule's peak of live intermediates: walking the ops in
-// order, each result is allocated when produced and freed after its last
-// reader (graph inputs, outputs and constants not counted) - the liveness
-// the buffer planner (pith-plan-buffers) applies to the compiled step,
-// before fusion and in-place updates make it smaller. Cost is the
-// recomputed ops' FLOPs.
+// Memory is counted on the schedule: walking the ops in order, each result
+// is allocated when produced and freed after its last reader (graph
+// inputs, outputs and constants not counted), the liveness the buffer
+// planner (pith-plan-buffers) applies to the compiled step. The budget
+// bounds the activation memory: the peak of kept activations plus
+// recomputed copies. Cost is the recomputed ops' FLOPs.
 //
 // Solvers: `sqrt` keeps the activations of every k-th producing op
 // (k = ceil(sqrt(n)), Chen et al.'s sqrt(n) checkpointing, no budget);
-// `greedy` (the default) drops, while the peak is over the budget, the
-// activation that lowers the peak most per recomputed FLOP. A budget below
-// what dropping every droppable activation reaches is an error that states
-// that minimum.
+// `greedy` (the default) drops, while the activation memory is over the
+// budget, the activation that lowers it most per recomputed FLOP (never one
+// that raises it). A budget the greedy solver cannot reach is an error
+// stating the smallest activation memory it reached.
 //
 //===----------------------------------------------------------------------===//
 

@@ -2,7 +2,7 @@
  * with a message and leaves outputs untouched (NULL handles, a bad path,
  * bad bytes, an unknown pass or option, an unknown target, a wrong data
  * type, shape or count); a loaded model optimizes, reports, round-trips
- * through bytes, compiles and computes y = Relu(x . w + b).
+ * through bytes, compiles and computes y = Relu(x . w + b); it trains.
  *
  *   pith-c-api-test MODEL.onnxtxt     (test/Inputs/mlp.onnxtxt)
  */
@@ -146,6 +146,50 @@ int main(int argc, char **argv) {
     CHECK(output.data == NULL);
   }
   pithCompiledModelFree(compiled);
+
+  /* Training: mean squared error towards y = x . [[1, 0], [0, 1], [1, 1]]
+   * with SGD; the loss falls, the weights change; missing data is an error. */
+  PithOnnxModel *trained = NULL;
+  if (!ok(pithOnnxModelLoad(argv[1], &trained)))
+    return 1;
+  float xs[8 * 3], ys[8 * 2];
+  for (int i = 0; i < 8; ++i) {
+    for (int j = 0; j < 3; ++j)
+      xs[3 * i + j] = (float)((i * 7 + j * 3) % 5) / 4.0f;
+    ys[2 * i] = xs[3 * i] + xs[3 * i + 2];
+    ys[2 * i + 1] = xs[3 * i + 1] + xs[3 * i + 2];
+  }
+  int64_t xShape[2] = {8, 3}, yShape[2] = {8, 2};
+  PithTensor data[2] = {{1, 2, xShape, xs}, {1, 2, yShape, ys}};
+  const char *names[2] = {"x", "targets"};
+  PithTrainOptions train;
+  pithTrainOptionsInit(&train);
+  train.loss = "mse";
+  train.optimizer = "sgd";
+  train.learningRate = 0.05;
+  train.epochs = 30;
+  train.batchSize = 2;
+  EXPECT_ERROR(pithOnnxModelTrain(trained, names, data, 1, &train, NULL),
+               "data: no array 'targets'");
+  void *before = NULL, *after = NULL;
+  size_t beforeSize = 0, afterSize = 0;
+  ok(pithOnnxModelToBytes(trained, &before, &beforeSize));
+  char *runJson = NULL;
+  if (ok(pithOnnxModelTrain(trained, names, data, 2, &train, &runJson))) {
+    CHECK(runJson && strstr(runJson, "\"epochs\"") && strstr(runJson, "\"arena_bytes\""));
+    ok(pithOnnxModelToBytes(trained, &after, &afterSize));
+    CHECK(after && (afterSize != beforeSize || memcmp(before, after, afterSize) != 0));
+    /* The first and the last epoch's mean loss. */
+    const char *first = strstr(runJson, "\"loss\":");
+    const char *last = first;
+    for (const char *next = first; next; next = strstr(next + 1, "\"loss\":"))
+      last = next;
+    CHECK(first && atof(last + 7) < 0.5 * atof(first + 7));
+    pithFree(runJson);
+  }
+  pithFree(before);
+  pithFree(after);
+  pithOnnxModelFree(trained);
 
   if (failures)
     fprintf(stderr, "%d check(s) failed\n", failures);

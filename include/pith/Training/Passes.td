@@ -72,16 +72,16 @@ def RematPass : Pass<"pith-remat", "mlir::ModuleOp"> {
     dropped values that producer reads), and later backward readers reuse
     the clone. Clones carry `pith.recompute = "NODE"`.
 
-    Memory is the schedule's peak of live intermediates (results allocated
-    when produced, freed after their last reader: the liveness the buffer
-    planner applies); cost is the recomputed FLOPs. `budget` is bytes
-    (`12MB`) or a fraction of the keep-everything activation memory (`0.5`:
-    the peak less half the activation bytes). Solvers: `greedy` drops, while
-    the peak is over the budget, the activation that lowers it most per
-    recomputed FLOP; `sqrt` keeps every k-th producing op's activations (k =
-    ceil(sqrt(n)), Chen et al.) regardless of budget; `none` keeps
-    everything. A budget below the peak reached with every droppable
-    activation recomputed is an error that states that minimum. `keep` and
+    The budget bounds the activation memory: the peak, over the step's
+    schedule (each value allocated when produced, freed after its last
+    reader: the liveness the buffer planner applies), of kept activations
+    plus recomputed copies. `budget` is bytes (`12MB`) or a fraction of the
+    keep-everything activation memory (`0.5`); cost is the recomputed
+    FLOPs. Solvers: `greedy` drops, while the activation memory is over the
+    budget, the activation that lowers it most per recomputed FLOP, and a
+    budget it cannot reach is an error stating the smallest it reaches;
+    `sqrt` keeps every k-th producing op's activations (k = ceil(sqrt(n)),
+    Chen et al.) regardless of budget; `none` keeps everything. `keep` and
     `recompute` force nodes (by ONNX node name) either way.
 
     ```mlir
@@ -93,7 +93,7 @@ def RematPass : Pass<"pith-remat", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"budget", "budget", "std::string", /*default=*/"\"\"",
-           "Peak memory: bytes (12MB) or a fraction of the activation memory (0.5)">,
+           "Activation memory: bytes (12MB) or a fraction of keeping everything (0.5)">,
     Option<"solver", "solver", "std::string", /*default=*/"\"greedy\"",
            "'greedy', 'sqrt' or 'none'">,
     ListOption<"keep", "keep", "std::string", "Nodes whose activations are always kept">,

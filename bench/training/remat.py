@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Activation recomputation (pith-remat): peak memory against step time.
+
+Models, each trained for a few steps by Model.train (the path of
+`pith train`) on the same data, 2 threads:
+- the corpus transformer LM (4 blocks of width 256), batches of 16 x 128
+  tokens, as it was trained (bench/corpus/tiny_lm.py);
+- a 12-block variant of it (torch's initialization, exported by Debian's
+  python3-torch), same batches;
+- the Fashion-MNIST CNN, batches of 128.
+
+Configurations: keep everything, sqrt(n) checkpointing, and the greedy
+solver at several activation-memory budgets (fractions of keeping
+everything). For each: the activation memory and the recomputed FLOPs
+pith-remat reports, the step's arena as the runtime allocates it (planned
+by liveness over the compiled step), the median step time, and whether
+every step's loss equals the keep-everything run's (within 1e-5 relative).
+
+Writes docs/training/remat.json, docs/training/remat.svg and the table in
+docs/training.md.
+
+Usage: .venv/bin/python bench/training/remat.py [--steps 12] [--render-only]
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+import numpy as np  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO / "bench" / "corpus"))
+sys.path.insert(0, str(REPO / "bench" / "tying"))
+sys.path.insert(0, str(REPO / "build" / "python"))
+import common  # noqa: E402
+import plot  # noqa: E402
+
+import pith  # noqa: E402
+
+OUT = REPO / "bench" / "out" / "training"
+DOCS = REPO / "docs" / "training"
+JSON_PATH = DOCS / "remat.json"
+CONFIGS = [("keep everything", {}), ("sqrt(n)", {"remat_solver": "sqrt"}),
+           ("greedy 0.75", {"memory_budget": "0.75"}), ("greedy 0.5", {"memory_budget": "0.5"}),
+           ("greedy 0.3", {"memory_budget": "0.3"})]
+
+EXPORT_12 = r"""
+import sys, torch
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import common, tiny_lm
+tiny_lm.LAYERS = 12
+torch.manual_seed(0)
+model = tiny_lm.TinyLM(int(sys.argv[3]))
+common.export_onnx(model, torch.zeros(2, 16, dtype=torch.long), Path(sys.argv[2]), "tokens",
+                   "logits", {"tokens": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}})
+"""
+
+
+def lm_data(windows):
+    tokens = np.load(common.MODELS_DIR / "tiny_lm_calibration.npz")["tokens"].astype(np.int64)
+    tokens = tokens[:windows]
+    # Next-token targets: each window predicts itself shifted by one.
+    return {"tokens": tokens[:, :-1].copy(), "labels": tokens[:, 1:].copy()}
+
+
+def cnn_data(count):
+    images, labels = common.load_fashion_mnist("train")
+    training, _ = common.fashion_train_calibration_split()
+    return {"image": common.normalize_images(images[training[:count]]),
+            "labels": labels[training[:count]].astype(np.int64)}
+
+
+def measure(name, path, data, batch, freeze, steps):
+    rows, reference = [], None
+    for label, remat in CONFIGS:
+        model = pith.load(path)
+        try:
+            run = model.train(data, epochs=2, batch_size=batch, learning_rate=1e-3, seed=0,
+                              freeze=freeze, **remat)
+        except pith.PithError as error:
+            rows.append({"config": label, "error": str(error).split(": budget: ")[-1]})
+            print(f"{name:10s} {label:16s} {rows[-1]['error']}", flush=True)
+            continue
+        line = next((l for l in run["report"] if l.startswith("pith-remat:")), "")
+        match = re.search(r"activation memory ([\d.]+ [kMG]?B) -> ([\d.]+ [kMG]?B)", line)
+        flops = re.search(r"([\d.e+]+) FLOPs per step", line)
+        second = run["epochs"][1]
+        row = {"config": label, "arena_mb": run["arena_bytes"] / 1e6,
+               "step_ms": 1e3 * second["seconds"] / second["steps"],
+               "activation_memory": match[2] if match else None,
+               "activation_memory_kept_all": match[1] if match else None,
+               "recompute_flops": float(flops[1]) if flops else 0.0,
+               "losses": run["losses"]}
+        if reference is None:
+            reference = row
+        row["losses_equal"] = bool(np.allclose(row["losses"], reference["losses"], rtol=1e-5))
+        row["arena_ratio"] = row["arena_mb"] / reference["arena_mb"]
+        row["time_ratio"] = row["step_ms"] / reference["step_ms"]
+        rows.append(row)
+        print(f"{name:10s} {label:16s} arena {row['arena_mb']:7.1f} MB ({row['arena_ratio']:.2f}x)"
+              f"  step {row['step_ms']:7.1f} ms ({row['time_ratio']:.2f}x)  recompute "
+              f"{row['recompute_flops']:.2e} FLOPs  activations {row['activation_memory']}  "
+              f"losses equal: {row['losses_equal']}", flush=True)
+    return rows
+
+
+def run(steps):
+    OUT.mkdir(parents=True, exist_ok=True)
+    results = {}
+    lm = common.ensure_lm_model()
+    lm12 = OUT / "tiny_lm_12.onnx"
+    if not lm12.exists():
+        subprocess.run(["/usr/bin/python3", "-c", EXPORT_12, str(REPO / "bench" / "corpus"),
+                        str(lm12), "115"], check=True)
+    windows = 16 * steps // 2
+    results["LM (4 blocks)"] = measure("LM-4", lm, lm_data(windows), 16, ["mask"], steps)
+    results["LM (12 blocks)"] = measure("LM-12", lm12, lm_data(windows), 16, ["mask"], steps)
+    results["CNN"] = measure("CNN", common.FASHION_MODELS["cnn"], cnn_data(128 * steps // 2), 128,
+                             [], steps)
+    for rows in results.values():
+        for row in rows:
+            row.pop("losses", None)
+    DOCS.mkdir(parents=True, exist_ok=True)
+    common.write_json(JSON_PATH, results)
+    return results
+
+
+def render(results):
+    panels = []
+    for name, rows in results.items():
+        measured = [r for r in rows if "error" not in r]
+        panels.append({"title": name, "xlabel": "step arena (MB, runtime)",
+                       "ylabel": "step time (ms)",
+                       "series": [{"name": r["config"], "points": [(r["arena_mb"], r["step_ms"], "")]}
+                                  for r in measured]})
+    (DOCS / "remat.svg").write_text(plot.chart(panels, "pith-remat: memory against time",
+                                               columns=3, panel_width=360))
+    table = ("| model | configuration | activation memory (pith-remat) | step arena (runtime) | "
+             "step time | recomputed FLOPs | every loss equal |\n"
+             "| --- | --- | --- | --- | --- | --- | --- |\n")
+    for name, rows in results.items():
+        for r in rows:
+            if "error" in r:
+                table += f"| {name} | {r['config']} | infeasible: {r['error']} | | | | |\n"
+                continue
+            table += (f"| {name} | {r['config']} | {r['activation_memory'] or '(all kept)'} | "
+                      f"{r['arena_mb']:.1f} MB ({r['arena_ratio']:.2f}x) | {r['step_ms']:.0f} ms "
+                      f"({r['time_ratio']:.2f}x) | {r['recompute_flops']:.2e} | "
+                      f"{'yes' if r['losses_equal'] else 'NO'} |\n")
+    md = REPO / "docs" / "training.md"
+    text = md.read_text()
+    begin, end = "<!-- remat table -->\n", "<!-- end remat table -->"
+    text = text[:text.index(begin) + len(begin)] + table + text[text.index(end):]
+    md.write_text(text)
+    print("wrote docs/training/remat.svg and the table in docs/training.md")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=12, help="steps per run (two epochs)")
+    parser.add_argument("--render-only", action="store_true")
+    args = parser.parse_args()
+    results = json.loads(JSON_PATH.read_text()) if args.render_only else run(args.steps)
+    render(results)
+
+
+if __name__ == "__main__":
+    main()
