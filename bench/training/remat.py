@@ -19,7 +19,11 @@ every step's loss equals the keep-everything run's (within 1e-5 relative).
 Writes docs/training/remat.json, docs/training/remat.svg and the table in
 docs/training.md.
 
-Usage: .venv/bin/python bench/training/remat.py [--steps 12] [--render-only]
+Then the step time once more for the LMs, keep-everything, sqrt(n) and
+greedy 0.5 compiled side by side and called in turn (median of 7 rounds):
+the ratios of one run.
+
+Usage: .venv/bin/python bench/training/remat.py [--steps 12] [--render-only | --timing-only | --solvers-only]
 """
 
 import argparse
@@ -112,6 +116,88 @@ def measure(name, path, data, batch, freeze, steps):
     return rows
 
 
+def interleaved_times(path, freeze, batch, seq, configs, rounds):
+    """Median step time of each configuration's compiled step, the steps
+    called in turn (one round runs each once), on the same inputs: the
+    ratios of one run on a shared machine."""
+    import time
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(path)
+    for value in list(model.graph.input) + list(model.graph.output):
+        for d, size in zip(value.type.tensor_type.shape.dim, (batch, seq)):
+            d.ClearField("dim_param")
+            d.dim_value = size
+    fixed = OUT / (Path(path).stem + f"_{batch}x{seq}.onnx")
+    onnx.save(model, fixed)
+    weights = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(0, weights["embed.weight"].shape[0], (batch, seq)).astype(np.int64)
+    compiled = {}
+    for label, remat in configs:
+        pipeline = "pith-autodiff{freeze=" + ",".join(freeze) + "}"
+        if "memory_budget" in remat:
+            pipeline += ",pith-remat{budget=" + remat["memory_budget"] + "}"
+        elif remat.get("remat_solver") == "sqrt":
+            pipeline += ",pith-remat{solver=sqrt}"
+        step = pith.load(fixed).optimize(pipeline).compile()
+        feeds = []
+        for info in step.inputs:
+            name = info["name"]
+            if name == "tokens":
+                feeds.append(tokens)
+            elif name == "labels":
+                feeds.append(np.roll(tokens, -1, axis=1))
+            elif name in ("learning_rate", "step"):
+                feeds.append(np.array(1e-3 if name == "learning_rate" else 1.0, np.float32))
+            elif name in weights:
+                feeds.append(weights[name])
+            else:
+                feeds.append(np.zeros(info["shape"], np.float32))
+        compiled[label] = (step, feeds)
+    times = {label: [] for label in compiled}
+    for label, (step, feeds) in compiled.items():
+        step(*feeds)  # warm-up
+    for _ in range(rounds):
+        for label, (step, feeds) in compiled.items():
+            start = time.perf_counter()
+            step(*feeds)
+            times[label].append(time.perf_counter() - start)
+    medians = {label: float(np.median(t)) for label, t in times.items()}
+    base = medians[configs[0][0]]
+    return {label: {"step_ms": 1e3 * m, "time_ratio": m / base} for label, m in medians.items()}
+
+
+def solver_check():
+    """Recomputed FLOPs of the greedy solver against the exact one (every
+    subset of producers) where the exact one is tractable: the CNN at batch
+    128 and a 4-layer tanh MLP at batch 64 (test/Training/remat.mlir)."""
+    import onnx
+    rows = []
+    model = onnx.load(common.FASHION_MODELS["cnn"])
+    for value in list(model.graph.input) + list(model.graph.output):
+        d = value.type.tensor_type.shape.dim[0]
+        d.ClearField("dim_param")
+        d.dim_value = 128
+    fixed = OUT / "cnn_128.onnx"
+    onnx.save(model, fixed)
+    for budget in ("0.9", "0.8", "0.7", "0.65", "0.6"):
+        row = {"model": "CNN, batch 128", "budget": budget}
+        for solver in ("greedy", "exact"):
+            try:
+                report = pith.load(fixed).optimize(
+                    f"pith-autodiff,pith-remat{{budget={budget} solver={solver}}}").report()
+                line = report["passes"][-1]["lines"][0]
+                row[solver] = float(re.search(r"([\d.e+]+) FLOPs per step", line)[1])
+                row[solver + "_memory"] = re.search(r"-> ([\d.]+ [kMG]?B) \(budget", line)[1]
+            except pith.PithError as error:
+                row[solver] = None
+                row[solver + "_memory"] = str(error).split("budget: ")[-1]
+        print(row, flush=True)
+        rows.append(row)
+    return rows
+
+
 def run(steps):
     OUT.mkdir(parents=True, exist_ok=True)
     results = {}
@@ -125,6 +211,8 @@ def run(steps):
     results["LM (12 blocks)"] = measure("LM-12", lm12, lm_data(windows), 16, ["mask"], steps)
     results["CNN"] = measure("CNN", common.FASHION_MODELS["cnn"], cnn_data(128 * steps // 2), 128,
                              [], steps)
+    results["solver check"] = solver_check()
+    add_interleaved_times(results)
     for rows in results.values():
         for row in rows:
             row.pop("losses", None)
@@ -133,7 +221,24 @@ def run(steps):
     return results
 
 
+def add_interleaved_times(results):
+    """Step time again, the configurations' steps called in turn."""
+    timed = [c for c in CONFIGS if c[0] in ("keep everything", "sqrt(n)", "greedy 0.5")]
+    lm, lm12 = common.ensure_lm_model(), OUT / "tiny_lm_12.onnx"
+    for name, path in (("LM (4 blocks)", lm), ("LM (12 blocks)", lm12)):
+        ratios = interleaved_times(path, ["mask"], 16, 127, timed, rounds=7)
+        for row in results[name]:
+            if row["config"] in ratios:
+                row["interleaved_step_ms"] = ratios[row["config"]]["step_ms"]
+                row["interleaved_time_ratio"] = ratios[row["config"]]["time_ratio"]
+                print(f"{name:16s} {row['config']:16s} interleaved step "
+                      f"{row['interleaved_step_ms']:.0f} ms ({row['interleaved_time_ratio']:.2f}x)",
+                      flush=True)
+
+
 def render(results):
+    check = results.get("solver check", [])
+    results = {k: v for k, v in results.items() if k != "solver check"}
     panels = []
     for name, rows in results.items():
         measured = [r for r in rows if "error" not in r]
@@ -144,17 +249,37 @@ def render(results):
     (DOCS / "remat.svg").write_text(plot.chart(panels, "pith-remat: memory against time",
                                                columns=3, panel_width=360))
     table = ("| model | configuration | activation memory (pith-remat) | step arena (runtime) | "
-             "step time | recomputed FLOPs | every loss equal |\n"
-             "| --- | --- | --- | --- | --- | --- | --- |\n")
+             "step time (training run) | step time (interleaved) | recomputed FLOPs | "
+             "every loss equal |\n"
+             "| --- | --- | --- | --- | --- | --- | --- | --- |\n")
     for name, rows in results.items():
+        kept_all = next((r["activation_memory_kept_all"] for r in rows
+                         if r.get("activation_memory_kept_all")), None)
         for r in rows:
+            if r["config"] == "keep everything" and kept_all:
+                r["activation_memory"] = kept_all
             if "error" in r:
-                table += f"| {name} | {r['config']} | infeasible: {r['error']} | | | | |\n"
+                table += f"| {name} | {r['config']} | infeasible: {r['error']} | | | | | |\n"
                 continue
             table += (f"| {name} | {r['config']} | {r['activation_memory'] or '(all kept)'} | "
                       f"{r['arena_mb']:.1f} MB ({r['arena_ratio']:.2f}x) | {r['step_ms']:.0f} ms "
-                      f"({r['time_ratio']:.2f}x) | {r['recompute_flops']:.2e} | "
+                      f"({r['time_ratio']:.2f}x) | "
+                      + (f"{r['interleaved_step_ms']:.0f} ms ({r['interleaved_time_ratio']:.2f}x)"
+                         if "interleaved_step_ms" in r else "–")
+                      + f" | {r['recompute_flops']:.2e} | "
                       f"{'yes' if r['losses_equal'] else 'NO'} |\n")
+    if check:
+        table += ("\nGreedy against exact (every subset of producers), recomputed FLOPs per "
+                  "step:\n\n| model | budget | greedy | exact | greedy / exact |\n"
+                  "| --- | --- | --- | --- | --- |\n")
+        for r in check:
+            if r["greedy"] is None or r["exact"] is None:
+                table += (f"| {r['model']} | {r['budget']} | infeasible | infeasible: "
+                          f"{r['exact_memory']} | – |\n")
+                continue
+            ratio = r["greedy"] / r["exact"] if r["exact"] else 1.0
+            table += (f"| {r['model']} | {r['budget']} | {r['greedy']:.3g} | {r['exact']:.3g} | "
+                      f"{ratio:.2f} |\n")
     md = REPO / "docs" / "training.md"
     text = md.read_text()
     begin, end = "<!-- remat table -->\n", "<!-- end remat table -->"
@@ -167,8 +292,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=12, help="steps per run (two epochs)")
     parser.add_argument("--render-only", action="store_true")
+    parser.add_argument("--timing-only", action="store_true",
+                        help="only measure the interleaved step times again")
+    parser.add_argument("--solvers-only", action="store_true",
+                        help="only compare the greedy and exact solvers again")
     args = parser.parse_args()
-    results = json.loads(JSON_PATH.read_text()) if args.render_only else run(args.steps)
+    if args.timing_only:
+        results = json.loads(JSON_PATH.read_text())
+        add_interleaved_times(results)
+        common.write_json(JSON_PATH, results)
+    elif args.solvers_only:
+        results = json.loads(JSON_PATH.read_text())
+        results["solver check"] = solver_check()
+        common.write_json(JSON_PATH, results)
+    else:
+        results = json.loads(JSON_PATH.read_text()) if args.render_only else run(args.steps)
     render(results)
 
 

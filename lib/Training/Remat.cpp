@@ -22,8 +22,13 @@
 // (k = ceil(sqrt(n)), Chen et al.'s sqrt(n) checkpointing, no budget);
 // `greedy` (the default) drops, while the activation memory is over the
 // budget, the activation that lowers it most per recomputed FLOP (never one
-// that raises it). A budget the greedy solver cannot reach is an error
-// stating the smallest activation memory it reached.
+// that raises it), then searches locally: keeps again what the budget
+// allows, and swaps a dropped activation for a kept one while that costs
+// fewer FLOPs. Activations go by producing op (one clone recomputes all
+// its results). A budget the greedy solver cannot reach is an error
+// stating the smallest activation memory it reached. `exact` tries every
+// subset of up to 16 droppable producers: the optimum of this cost model,
+// and the minimum memory it can reach, to measure greedy against.
 //
 //===----------------------------------------------------------------------===//
 
@@ -298,8 +303,9 @@ struct RematPass : public pith::impl::RematPassBase<RematPass> {
     func::FuncOp func = *funcs.begin();
     if (!module->hasAttr("pith.training"))
       return fail(module, "the module is not a training step; run pith-autodiff first");
-    if (solver != "greedy" && solver != "sqrt" && solver != "none")
-      return fail(module, "solver: expected 'greedy', 'sqrt' or 'none', got '" + solver + "'");
+    if (solver != "greedy" && solver != "exact" && solver != "sqrt" && solver != "none")
+      return fail(module, "solver: expected 'greedy', 'exact', 'sqrt' or 'none', got '" + solver +
+                              "'");
     Step step(func);
 
     // Which activations may go: recomputable producers, not forced kept.
@@ -325,6 +331,14 @@ struct RematPass : public pith::impl::RematPassBase<RematPass> {
       if (isRecomputable(producer) && !keepNames.contains(name))
         droppable.push_back(a);
     }
+    // Activations go by producer: one clone recomputes all of an op's
+    // results (a MaxPool's values and indices), so they are dropped together.
+    SmallVector<SmallVector<Value>> units;
+    for (Value a : droppable)
+      if (units.empty() || units.back().front().getDefiningOp() != a.getDefiningOp())
+        units.push_back({a});
+      else
+        units.back().push_back(a);
     for (const auto *names : {&keepNames, &recomputeNames})
       for (const auto &entry : *names)
         if (!seen.contains(entry.getKey()))
@@ -362,24 +376,29 @@ struct RematPass : public pith::impl::RematPassBase<RematPass> {
       Schedule::Result current = Schedule{step, dropped}.simulate();
       while (current.activationPeak > *target) {
         Value best;
+        size_t bestIndex = 0;
         double bestScore = -1;
         Schedule::Result bestResult = current;
-        for (Value a : droppable) {
-          if (dropped.count(a))
+        for (auto [index, unit] : llvm::enumerate(units)) {
+          if (dropped.count(unit.front()))
             continue;
-          dropped.insert(a);
+          dropped.insert(unit.begin(), unit.end());
           Schedule::Result trial = Schedule{step, dropped}.simulate();
-          dropped.erase(a);
+          for (Value a : unit)
+            dropped.erase(a);
           if (trial.activationPeak > current.activationPeak)
             continue;
           // Activation memory saved per recomputed FLOP; the bytes no longer
           // kept break ties (dropping a value may lower a later peak).
-          double score = (double(current.activationPeak - trial.activationPeak) +
-                          1e-3 * bytesOf(a)) /
+          int64_t bytes = 0;
+          for (Value a : unit)
+            bytes += bytesOf(a);
+          double score = (double(current.activationPeak - trial.activationPeak) + 1e-3 * bytes) /
                          (trial.flops - current.flops + 1.0);
           if (score > bestScore) {
             bestScore = score;
-            best = a;
+            best = unit.front();
+            bestIndex = index;
             bestResult = trial;
           }
         }
@@ -391,9 +410,55 @@ struct RematPass : public pith::impl::RematPassBase<RematPass> {
                                     compression::formatBytes(current.activationPeak),
                                     compression::formatBytes(keepAll.activationPeak))
                           .str());
-        dropped.insert(best);
+        dropped.insert(units[bestIndex].begin(), units[bestIndex].end());
         current = bestResult;
       }
+      refine(step, units, *target, dropped);
+    }
+
+    if (solver == "exact" && target) {
+      // Every subset of the droppable activations: the least recomputed
+      // FLOPs within the budget (ties: the smaller activation memory).
+      constexpr size_t kMaxExact = 16;
+      if (units.size() > kMaxExact)
+        return fail(module, llvm::formatv("solver=exact enumerates at most {0} ops whose "
+                                          "activations may be dropped; this step has {1} (use "
+                                          "greedy)",
+                                          kMaxExact, units.size())
+                                .str());
+      auto subset = [&](uint32_t mask) {
+        llvm::DenseSet<Value> trial(forced.begin(), forced.end());
+        for (size_t i = 0; i < units.size(); ++i)
+          if (mask & (1u << i))
+            trial.insert(units[i].begin(), units[i].end());
+        return trial;
+      };
+      std::optional<llvm::DenseSet<Value>> best;
+      Schedule::Result bestResult;
+      for (uint32_t mask = 0; mask < (1u << units.size()); ++mask) {
+        llvm::DenseSet<Value> trial = subset(mask);
+        Schedule::Result result = Schedule{step, trial}.simulate();
+        if (result.activationPeak > *target)
+          continue;
+        if (!best || result.flops < bestResult.flops ||
+            (result.flops == bestResult.flops &&
+             result.activationPeak < bestResult.activationPeak)) {
+          best = std::move(trial);
+          bestResult = result;
+        }
+      }
+      if (!best) {
+        int64_t smallest = keepAll.activationPeak;
+        for (uint32_t mask = 0; mask < (1u << units.size()); ++mask)
+          smallest = std::min(smallest, Schedule{step, subset(mask)}.simulate().activationPeak);
+        return fail(module, llvm::formatv("budget: {0} is below the smallest activation memory "
+                                          "this step can reach, {1} (keeping everything: {2})",
+                                          compression::formatBytes(int64_t(*target)),
+                                          compression::formatBytes(smallest),
+                                          compression::formatBytes(keepAll.activationPeak))
+                                .str());
+      }
+      dropped = std::move(*best);
     }
 
     Schedule::Result chosen = Schedule{step, dropped}.simulate();
@@ -419,6 +484,55 @@ struct RematPass : public pith::impl::RematPassBase<RematPass> {
          b.getNamedAttr("peak_before", b.getI64IntegerAttr(keepAll.totalPeak)),
          b.getNamedAttr("peak", b.getI64IntegerAttr(chosen.totalPeak))});
     return success();
+  }
+
+  /// Local search after the greedy solver: keep again any dropped
+  /// activation the budget allows, then swap a dropped one for a kept one
+  /// while that lowers the recomputed FLOPs within the budget (up to 64
+  /// droppable activations).
+  void refine(const Step &step, ArrayRef<SmallVector<Value>> units, double target,
+              llvm::DenseSet<Value> &dropped) {
+    auto drop = [&](ArrayRef<Value> unit) { dropped.insert(unit.begin(), unit.end()); };
+    auto keep = [&](ArrayRef<Value> unit) {
+      for (Value a : unit)
+        dropped.erase(a);
+    };
+    double cost = Schedule{step, dropped}.simulate().flops;
+    for (ArrayRef<Value> unit : units) {
+      if (!dropped.count(unit.front()))
+        continue;
+      keep(unit);
+      Schedule::Result trial = Schedule{step, dropped}.simulate();
+      if (trial.activationPeak <= target)
+        cost = trial.flops;
+      else
+        drop(unit);
+    }
+    if (units.size() > 64)
+      return;
+    for (bool improved = true; improved;) {
+      improved = false;
+      for (ArrayRef<Value> out : units) {
+        if (!dropped.count(out.front()))
+          continue;
+        for (ArrayRef<Value> in : units) {
+          if (dropped.count(in.front()))
+            continue;
+          keep(out);
+          drop(in);
+          Schedule::Result trial = Schedule{step, dropped}.simulate();
+          if (trial.activationPeak <= target && trial.flops < cost) {
+            cost = trial.flops;
+            improved = true;
+            break;
+          }
+          keep(in);
+          drop(out);
+        }
+        if (improved)
+          break;
+      }
+    }
   }
 
   /// Clones the producers of dropped activations before their first

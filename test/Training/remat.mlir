@@ -18,6 +18,13 @@
 // GREEDY-NEXT: onnx.Tanh(%{{.*}}) {pith.backward, pith.recompute = "tanh2"}
 // GREEDY-NOT: pith.recompute
 
+// The exact solver (every subset) finds the same choice, and shows that no
+// choice reaches 70%.
+// RUN: pith-opt %s --pith-autodiff="optimizer=sgd momentum=0" --pith-remat="budget=0.75 solver=exact" | FileCheck %s --check-prefix=EXACT
+// EXACT: "2 of 5 activations recomputed (4 ops cloned, 2.64e+06 FLOPs per step); activation memory 133.6 kB -> 98.3 kB (budget 100.2 kB)
+// RUN: not pith-opt %s --pith-autodiff="optimizer=sgd momentum=0" --pith-remat="budget=0.7 solver=exact" 2>&1 | FileCheck %s --check-prefix=EXACT-MIN
+// EXACT-MIN: error: pith-remat: budget: 93.5 kB is below the smallest activation memory this step can reach, 98.3 kB (keeping everything: 133.6 kB)
+
 // sqrt(n) checkpointing keeps every second producer's activations.
 // RUN: pith-opt %s --pith-autodiff="optimizer=sgd momentum=0" --pith-remat="solver=sqrt" | FileCheck %s --check-prefix=SQRT
 // SQRT: "3 of 5 activations recomputed (5 ops cloned, 4.37e+06 FLOPs per step)
@@ -39,7 +46,7 @@
 // RUN: not pith-opt %s --pith-autodiff="optimizer=sgd momentum=0" --pith-remat="budget=50kB" 2>&1 | FileCheck %s --check-prefix=TOO-SMALL
 // TOO-SMALL: error: pith-remat: budget: 50.0 kB is below the smallest activation memory the solver reaches for this step, {{[0-9.]+}} kB (keeping everything: 133.6 kB)
 // RUN: not pith-opt %s --pith-autodiff --pith-remat="solver=ilp" 2>&1 | FileCheck %s --check-prefix=SOLVER
-// SOLVER: error: pith-remat: solver: expected 'greedy', 'sqrt' or 'none', got 'ilp'
+// SOLVER: error: pith-remat: solver: expected 'greedy', 'exact', 'sqrt' or 'none', got 'ilp'
 // RUN: not pith-opt %s --pith-autodiff --pith-remat="keep=nowhere" 2>&1 | FileCheck %s --check-prefix=NAME
 // NAME: error: pith-remat: no forward node named 'nowhere' produces an activation
 

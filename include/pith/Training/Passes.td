@@ -80,7 +80,9 @@ def RematPass : Pass<"pith-remat", "mlir::ModuleOp"> {
     FLOPs. Solvers: `greedy` drops, while the activation memory is over the
     budget, the activation that lowers it most per recomputed FLOP, and a
     budget it cannot reach is an error stating the smallest it reaches;
-    `sqrt` keeps every k-th producing op's activations (k = ceil(sqrt(n)),
+    `exact` tries every subset of up to 16 ops whose activations may go (the
+    optimum of this cost model, and the true minimum memory, for small
+    steps); `sqrt` keeps every k-th producing op's activations (k = ceil(sqrt(n)),
     Chen et al.) regardless of budget; `none` keeps everything. `keep` and
     `recompute` force nodes (by ONNX node name) either way.
 
@@ -95,7 +97,7 @@ def RematPass : Pass<"pith-remat", "mlir::ModuleOp"> {
     Option<"budget", "budget", "std::string", /*default=*/"\"\"",
            "Activation memory: bytes (12MB) or a fraction of keeping everything (0.5)">,
     Option<"solver", "solver", "std::string", /*default=*/"\"greedy\"",
-           "'greedy', 'sqrt' or 'none'">,
+           "'greedy', 'exact', 'sqrt' or 'none'">,
     ListOption<"keep", "keep", "std::string", "Nodes whose activations are always kept">,
     ListOption<"recompute", "recompute", "std::string",
                "Nodes whose activations are always recomputed">,
