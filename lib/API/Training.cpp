@@ -69,6 +69,14 @@ std::string shapeText(const std::vector<int64_t> &shape) {
   return text.empty() ? "scalar" : text;
 }
 
+/// Bytes of a compiled step's input or output.
+int64_t bytesOf(const pith::TensorSpec &spec) {
+  int64_t count = 1;
+  for (int64_t d : spec.shape)
+    count *= d;
+  return count * static_cast<int64_t>(byteWidth(DataType(spec.dataType)));
+}
+
 /// One array of the training data: the samples along its first axis.
 struct Column {
   std::string name;
@@ -269,10 +277,7 @@ Result<TrainingRun> Model::train(const std::map<std::string, TensorView> &data,
   int64_t ioBytes = 0;
   for (size_t i = 0; i < jit.inputs().size(); ++i) {
     const pith::TensorSpec &spec = jit.inputs()[i];
-    int64_t count = 1;
-    for (int64_t d : spec.shape)
-      count *= d;
-    int64_t size = count * static_cast<int64_t>(byteWidth(DataType(spec.dataType)));
+    int64_t size = bytesOf(spec);
     ioBytes += size;
     refs[i] = {spec.dataType, spec.shape, nullptr, size};
     if (spec.name == "learning_rate") {
@@ -301,10 +306,7 @@ Result<TrainingRun> Model::train(const std::map<std::string, TensorView> &data,
   std::vector<std::pair<size_t, std::string>> stateOutputs;
   for (size_t i = 0; i < jit.outputs().size(); ++i) {
     const pith::TensorSpec &spec = jit.outputs()[i];
-    int64_t count = 1;
-    for (int64_t d : spec.shape)
-      count *= d;
-    ioBytes += count * static_cast<int64_t>(byteWidth(DataType(spec.dataType)));
+    ioBytes += bytesOf(spec);
     llvm::StringRef outputName = spec.name;
     if (outputName == "loss")
       lossIndex = static_cast<int64_t>(i);

@@ -210,7 +210,7 @@ struct AutodiffPass : public pith::impl::AutodiffPassBase<AutodiffPass> {
       std::iota(classIds.begin(), classIds.end(), 0);
       Value equal = g.op("Equal", {g.reshape(labels, {rows, 1}), g.ints(classIds)},
                          RankedTensorType::get({rows, classes}, b.getI1Type()));
-      Value oneHot = g.op("Cast", {equal}, matrix, {b.getNamedAttr("to", b.getI64IntegerAttr(1))});
+      Value oneHot = g.cast(equal, outputType.getElementType());
       Value picked = g.reduceSum(g.mul(oneHot, logProbs), {0, 1}, false);
       lossValue = g.mul(g.unary("Neg", picked), g.scalar(1.0 / rows));
       Value grad = g.mul(g.sub(g.unary("Exp", logProbs), oneHot), g.scalar(1.0 / rows));

@@ -23,6 +23,7 @@
 #include "ONNX/ONNXDialect.h"
 #include "ONNX/ONNXOps.h"
 #include "ONNX/ONNXSchema.h"
+#include "pith/Proto/ONNXProto.h"
 
 #include "llvm/ADT/StringSet.h"
 
@@ -131,10 +132,12 @@ Value OnnxBuilder::unary(StringRef type, Value x) { return op(type, {x}, x.getTy
 Value OnnxBuilder::mask(StringRef type, Value x, Value y) {
   auto shape = broadcastShape(shapeOf(x), shapeOf(y));
   Value flags = op(type, {x, y}, RankedTensorType::get(shape, b.getI1Type()));
-  Type element = typeOf(x).getElementType();
-  int64_t to = element.isF16() ? 10 : element.isBF16() ? 16 : element.isF64() ? 11 : 1;
-  return op("Cast", {flags}, RankedTensorType::get(shape, element),
-            {b.getNamedAttr("to", b.getI64IntegerAttr(to))});
+  return cast(flags, typeOf(x).getElementType());
+}
+
+Value OnnxBuilder::cast(Value x, Type element) {
+  int64_t to = *proto::elementTypeToONNX(element);
+  return op("Cast", {x}, typeOf(x).clone(element), {b.getNamedAttr("to", b.getI64IntegerAttr(to))});
 }
 
 Value OnnxBuilder::reshape(Value x, ArrayRef<int64_t> shape) {
@@ -374,13 +377,7 @@ std::string Rule::elementwise() {
     set(0, d);
   } else if (t == "Cast") {
     if (needs(0))
-      set(0, g.op("Cast", {d}, in(0).getType(),
-                  {g.builder().getNamedAttr(
-                      "to", g.builder().getI64IntegerAttr(
-                                typeOf(in(0)).getElementType().isF16()    ? 10
-                                : typeOf(in(0)).getElementType().isBF16() ? 16
-                                : typeOf(in(0)).getElementType().isF64()  ? 11
-                                                                           : 1))}));
+      set(0, g.cast(d, typeOf(in(0)).getElementType()));
   } else if (t == "Reshape" || t == "Flatten" || t == "Squeeze" || t == "Unsqueeze") {
     set(0, g.reshape(d, shapeOf(in(0))));
   } else if (t == "Expand") {
@@ -682,8 +679,7 @@ std::string Rule::gather() {
   shape.push_back(1);
   Value nd = g.reshape(indices, shape);
   if (!typeOf(indices).getElementType().isInteger(64))
-    nd = g.op("Cast", {nd}, RankedTensorType::get(shape, g.builder().getI64Type()),
-              {g.builder().getNamedAttr("to", g.builder().getI64IntegerAttr(7))});
+    nd = g.cast(nd, g.builder().getI64Type());
   Value scattered =
       g.op("ScatterND", {g.zeros(typeOf(in(0))), nd, dY()}, in(0).getType(),
            {g.builder().getNamedAttr("reduction", g.builder().getStringAttr("add"))});

@@ -48,6 +48,8 @@ public:
   /// An elementwise op with numpy broadcasting; the result type follows.
   mlir::Value binary(llvm::StringRef type, mlir::Value a, mlir::Value c);
   mlir::Value unary(llvm::StringRef type, mlir::Value x);
+  /// `x` converted to `element` (an ONNX Cast).
+  mlir::Value cast(mlir::Value x, mlir::Type element);
   /// A boolean comparison (Greater, Equal, ...) cast to `x`'s float type.
   mlir::Value mask(llvm::StringRef type, mlir::Value x, mlir::Value y);
   mlir::Value reshape(mlir::Value x, llvm::ArrayRef<int64_t> shape);
