@@ -14,6 +14,8 @@ DEBIAN_PACKAGES=(
   cmake ninja-build ccache g++ libgtest-dev python3-venv python3-dev libdnnl-dev libomp-22-dev
   # Eigen: the eigensolver behind shared-basis factorization (lib/Compression).
   libeigen3-dev
+  # COIN-OR CBC: the integer program behind pith-remat's solver=ilp (lib/Training).
+  coinor-libcbc-dev
   # The model corpus: data to train and evaluate on, and the system python's
   # torch that the training and export scripts use (bench/corpus).
   dataset-fashion-mnist fortunes bible-kjv-text python3-torch python3-torchvision

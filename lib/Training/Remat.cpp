@@ -35,6 +35,7 @@
 #include "pith/Training/Passes.h"
 
 #include "Gradients.h"
+#include "RematModel.h"
 #include "Weights.h"
 
 #include "ONNX/ONNXDialect.h"
@@ -57,213 +58,9 @@ using namespace mlir;
 using namespace pith;
 using namespace pith::training;
 
+using namespace pith::training::remat;
+
 namespace {
-
-int64_t bytesOf(Value value) {
-  auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!type || !type.hasStaticShape())
-    return 0;
-  Type element = type.getElementType();
-  int64_t bits = element.isIntOrFloat() ? element.getIntOrFloatBitWidth() : 8;
-  return type.getNumElements() * std::max<int64_t>(bits / 8, 1);
-}
-
-int64_t elementsOf(Value value) {
-  auto type = dyn_cast<RankedTensorType>(value.getType());
-  return type && type.hasStaticShape() ? type.getNumElements() : 0;
-}
-
-/// FLOPs of one forward op, as recomputing it costs.
-double flopsOf(Operation *op) {
-  StringRef type = onnxTypeOf(op);
-  if (op->getNumResults() == 0)
-    return 0;
-  double out = elementsOf(op->getResult(0));
-  auto shape = [&](unsigned i) { return cast<RankedTensorType>(op->getOperand(i).getType()); };
-  if (type == "MatMul" || type == "Gemm") {
-    auto a = shape(0);
-    bool transA = type == "Gemm" && op->getAttrOfType<IntegerAttr>("transA") &&
-                  op->getAttrOfType<IntegerAttr>("transA").getInt();
-    int64_t k = transA ? a.getShape()[a.getRank() - 2] : a.getShape().back();
-    return 2 * out * k;
-  }
-  if (type == "Conv") {
-    auto w = shape(1);
-    double perOutput = 1;
-    for (int64_t d : w.getShape().drop_front(1))
-      perOutput *= d;
-    return 2 * out * perOutput;
-  }
-  return std::max(out, 1.0);
-}
-
-bool isFree(Operation *op) {
-  StringRef type = onnxTypeOf(op);
-  return isa<ONNX::InitializerOp>(op) || type == "Constant" ||
-         op->getName().getStringRef() == "onnx.None";
-}
-
-/// Ops whose results can be computed again: pure, deterministic, no
-/// subgraphs.
-bool isRecomputable(Operation *op) {
-  StringRef type = onnxTypeOf(op);
-  if (type.empty() || op->getNumRegions() != 0)
-    return false;
-  return !type.starts_with("Random") && type != "Multinomial" && type != "Bernoulli" &&
-         !(type == "Dropout" && op->getNumOperands() > 2 &&
-           !isa<NoneType>(op->getOperand(2).getType()));
-}
-
-std::string nodeName(Operation *op) {
-  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
-    return name.getName().str();
-  return "";
-}
-
-/// The step as the solver sees it: ops in order, which are backward, and
-/// the activations (forward values backward ops read).
-struct Step {
-  SmallVector<Operation *> ops;
-  llvm::DenseMap<Operation *, int64_t> position;
-  llvm::DenseSet<Operation *> backward;
-  SmallVector<Value> activations;
-  llvm::DenseMap<Value, int64_t> activationIndex;
-  llvm::DenseSet<Value> returned;
-
-  bool isForwardValue(Value v) const {
-    Operation *def = v.getDefiningOp();
-    return def && !backward.count(def) && !isFree(def);
-  }
-  bool mustRecompute(Value v, const llvm::DenseSet<Value> &dropped) const {
-    return isForwardValue(v) && (!activationIndex.count(v) || dropped.count(v));
-  }
-
-  explicit Step(func::FuncOp func) {
-    Block &body = func.getBody().front();
-    for (Operation &op : body) {
-      position[&op] = static_cast<int64_t>(ops.size());
-      ops.push_back(&op);
-      if (op.hasAttr(kBackwardAttr))
-        backward.insert(&op);
-      if (auto ret = dyn_cast<func::ReturnOp>(op))
-        for (Value v : ret.getOperands())
-          returned.insert(v);
-    }
-    for (Operation *op : ops) {
-      if (backward.count(op) || isFree(op) || isa<func::ReturnOp>(op))
-        continue;
-      for (Value result : op->getResults())
-        if (llvm::any_of(result.getUsers(), [&](Operation *u) { return backward.count(u); })) {
-          activationIndex[result] = static_cast<int64_t>(activations.size());
-          activations.push_back(result);
-        }
-    }
-  }
-};
-
-/// The schedule a drop set gives: for each backward op, the forward ops
-/// recomputed before it. Simulates its memory and cost, or builds it.
-struct Schedule {
-  const Step &step;
-  const llvm::DenseSet<Value> &dropped;
-
-  /// Whether a recomputed op must recompute `operand` too: a forward
-  /// intermediate that is not kept (a dropped activation, or a value no
-  /// backward op reads, which the forward pass freed).
-  bool mustRecompute(Value operand) const { return step.mustRecompute(operand, dropped); }
-
-  struct Result {
-    /// Peak bytes of live activations (kept ones and recomputed copies),
-    /// and of all live intermediates.
-    int64_t activationPeak = 0, totalPeak = 0;
-    /// FLOPs recomputed per step.
-    double flops = 0;
-  };
-
-  Result simulate() const {
-    // A value is (version, id): version 0 the original, 1 a recomputed copy.
-    struct Event {
-      SmallVector<std::pair<Value, int>> reads;
-      SmallVector<std::pair<Value, int>> writes;
-    };
-    std::vector<Event> events;
-    llvm::DenseSet<Value> available; // recomputed so far
-    double flops = 0;
-    std::function<void(Value)> recompute = [&](Value v) {
-      if (available.count(v))
-        return;
-      Operation *producer = v.getDefiningOp();
-      Event e;
-      for (Value operand : producer->getOperands()) {
-        if (mustRecompute(operand)) {
-          recompute(operand);
-          e.reads.push_back({operand, 1});
-        } else {
-          e.reads.push_back({operand, 0});
-        }
-      }
-      for (Value result : producer->getResults()) {
-        available.insert(result);
-        e.writes.push_back({result, 1});
-      }
-      flops += flopsOf(producer);
-      events.push_back(std::move(e));
-    };
-    for (Operation *op : step.ops) {
-      if (isa<func::ReturnOp>(op))
-        continue;
-      bool isBackward = step.backward.count(op);
-      Event e;
-      for (Value operand : op->getOperands()) {
-        if (isBackward && dropped.count(operand)) {
-          recompute(operand);
-          e.reads.push_back({operand, 1});
-        } else {
-          e.reads.push_back({operand, 0});
-        }
-      }
-      if (!isFree(op))
-        for (Value result : op->getResults())
-          e.writes.push_back({result, 0});
-      events.push_back(std::move(e));
-    }
-    // Liveness: each written value lives until its last read.
-    using Key = std::pair<Value, int>;
-    llvm::DenseMap<Key, size_t> lastRead;
-    for (size_t i = 0; i < events.size(); ++i)
-      for (const Key &k : events[i].reads)
-        lastRead[k] = i;
-    Result result;
-    result.flops = flops;
-    int64_t live = 0, liveActivations = 0;
-    std::vector<SmallVector<Key>> freeAt(events.size());
-    // Kept activations, and every recomputed forward value.
-    auto isActivation = [&](const Key &k) {
-      return k.second == 1 || step.activationIndex.count(k.first) != 0;
-    };
-    for (size_t i = 0; i < events.size(); ++i) {
-      for (const Key &k : events[i].writes) {
-        if (step.returned.count(k.first) && k.second == 0)
-          continue;
-        auto it = lastRead.find(k);
-        if (it == lastRead.end())
-          continue; // never read: freed at once (dead code the planner drops)
-        live += bytesOf(k.first);
-        if (isActivation(k))
-          liveActivations += bytesOf(k.first);
-        freeAt[it->second].push_back(k);
-      }
-      result.totalPeak = std::max(result.totalPeak, live);
-      result.activationPeak = std::max(result.activationPeak, liveActivations);
-      for (const Key &k : freeAt[i]) {
-        live -= bytesOf(k.first);
-        if (isActivation(k))
-          liveActivations -= bytesOf(k.first);
-      }
-    }
-    return result;
-  }
-};
 
 struct RematPass : public pith::impl::RematPassBase<RematPass> {
   using RematPassBase::RematPassBase;
@@ -303,9 +100,12 @@ struct RematPass : public pith::impl::RematPassBase<RematPass> {
     func::FuncOp func = *funcs.begin();
     if (!module->hasAttr("pith.training"))
       return fail(module, "the module is not a training step; run pith-autodiff first");
-    if (solver != "greedy" && solver != "exact" && solver != "sqrt" && solver != "none")
-      return fail(module, "solver: expected 'greedy', 'exact', 'sqrt' or 'none', got '" + solver +
-                              "'");
+    if (!llvm::is_contained({"greedy", "ilp", "exact", "sqrt", "none"}, StringRef(solver)))
+      return fail(module, "solver: expected 'greedy', 'ilp', 'exact', 'sqrt' or 'none', got '" +
+                              solver + "'");
+    if (timeLimit <= 0)
+      return fail(module, llvm::formatv("time-limit: expected seconds > 0, got {0}", timeLimit)
+                              .str());
     Step step(func);
 
     // Which activations may go: recomputable producers, not forced kept.
@@ -352,6 +152,8 @@ struct RematPass : public pith::impl::RematPassBase<RematPass> {
     Schedule::Result keepAll = Schedule{step, none}.simulate();
 
     llvm::DenseSet<Value> dropped(forced.begin(), forced.end());
+    std::optional<int64_t> greedyFailed;
+    std::string ilpLine;
     std::optional<double> target;
     if (!budget.empty()) {
       target = parseBudget(keepAll.activationPeak);
@@ -372,49 +174,19 @@ struct RematPass : public pith::impl::RematPassBase<RematPass> {
       for (Value a : droppable)
         if (!kept.count(a.getDefiningOp()))
           dropped.insert(a);
-    } else if (solver == "greedy" && target) {
-      Schedule::Result current = Schedule{step, dropped}.simulate();
-      while (current.activationPeak > *target) {
-        Value best;
-        size_t bestIndex = 0;
-        double bestScore = -1;
-        Schedule::Result bestResult = current;
-        for (auto [index, unit] : llvm::enumerate(units)) {
-          if (dropped.count(unit.front()))
-            continue;
-          dropped.insert(unit.begin(), unit.end());
-          Schedule::Result trial = Schedule{step, dropped}.simulate();
-          for (Value a : unit)
-            dropped.erase(a);
-          if (trial.activationPeak > current.activationPeak)
-            continue;
-          // Activation memory saved per recomputed FLOP; the bytes no longer
-          // kept break ties (dropping a value may lower a later peak).
-          int64_t bytes = 0;
-          for (Value a : unit)
-            bytes += bytesOf(a);
-          double score = (double(current.activationPeak - trial.activationPeak) + 1e-3 * bytes) /
-                         (trial.flops - current.flops + 1.0);
-          if (score > bestScore) {
-            bestScore = score;
-            best = unit.front();
-            bestIndex = index;
-            bestResult = trial;
-          }
-        }
-        if (!best)
-          return fail(module,
-                      llvm::formatv("budget: {0} is below the smallest activation memory the "
-                                    "solver reaches for this step, {1} (keeping everything: {2})",
-                                    compression::formatBytes(int64_t(*target)),
-                                    compression::formatBytes(current.activationPeak),
-                                    compression::formatBytes(keepAll.activationPeak))
-                          .str());
-        dropped.insert(units[bestIndex].begin(), units[bestIndex].end());
-        current = bestResult;
+    } else if ((solver == "greedy" || solver == "ilp") && target) {
+      if (std::optional<int64_t> reached = greedy(step, units, *target, dropped)) {
+        if (solver == "greedy")
+          return fail(module, budgetError(*target, *reached, keepAll.activationPeak, false));
+        greedyFailed = *reached;
+      } else {
+        refine(step, units, *target, dropped);
       }
-      refine(step, units, *target, dropped);
     }
+    if (solver == "ilp" && target && failed(solveExactly(module, step, units, forced, *target,
+                                                         keepAll.activationPeak, greedyFailed,
+                                                         dropped, ilpLine)))
+      return failure();
 
     if (solver == "exact" && target) {
       // Every subset of the droppable activations: the least recomputed
@@ -451,12 +223,7 @@ struct RematPass : public pith::impl::RematPassBase<RematPass> {
         int64_t smallest = keepAll.activationPeak;
         for (uint32_t mask = 0; mask < (1u << units.size()); ++mask)
           smallest = std::min(smallest, Schedule{step, subset(mask)}.simulate().activationPeak);
-        return fail(module, llvm::formatv("budget: {0} is below the smallest activation memory "
-                                          "this step can reach, {1} (keeping everything: {2})",
-                                          compression::formatBytes(int64_t(*target)),
-                                          compression::formatBytes(smallest),
-                                          compression::formatBytes(keepAll.activationPeak))
-                                .str());
+        return fail(module, budgetError(*target, smallest, keepAll.activationPeak, true));
       }
       dropped = std::move(*best);
     }
@@ -473,6 +240,8 @@ struct RematPass : public pith::impl::RematPassBase<RematPass> {
         target ? " (budget " + compression::formatBytes(int64_t(*target)) + ")"
                : std::string(),
         compression::formatBytes(keepAll.totalPeak), compression::formatBytes(chosen.totalPeak))};
+    if (!ilpLine.empty())
+      lines.push_back(ilpLine);
     compression::appendReport(
         module, getArgument(), lines,
         {b.getNamedAttr("activations", b.getI64IntegerAttr(step.activations.size())),
@@ -484,6 +253,103 @@ struct RematPass : public pith::impl::RematPassBase<RematPass> {
          b.getNamedAttr("peak_before", b.getI64IntegerAttr(keepAll.totalPeak)),
          b.getNamedAttr("peak", b.getI64IntegerAttr(chosen.totalPeak))});
     return success();
+  }
+
+  /// The greedy solver: drops, while over `target`, the unit that lowers
+  /// the activation memory most per recomputed FLOP. Returns the smallest
+  /// activation memory it reached if that is still over the target.
+  std::optional<int64_t> greedy(const Step &step, ArrayRef<SmallVector<Value>> units,
+                                double target, llvm::DenseSet<Value> &dropped) {
+    Schedule::Result current = Schedule{step, dropped}.simulate();
+    while (current.activationPeak > target) {
+      Value best;
+      size_t bestIndex = 0;
+      double bestScore = -1;
+      Schedule::Result bestResult = current;
+      for (auto [index, unit] : llvm::enumerate(units)) {
+        if (dropped.count(unit.front()))
+          continue;
+        dropped.insert(unit.begin(), unit.end());
+        Schedule::Result trial = Schedule{step, dropped}.simulate();
+        for (Value a : unit)
+          dropped.erase(a);
+        if (trial.activationPeak > current.activationPeak)
+          continue;
+        // Activation memory saved per recomputed FLOP; the bytes no longer
+        // kept break ties (dropping a value may lower a later peak).
+        int64_t bytes = 0;
+        for (Value a : unit)
+          bytes += bytesOf(a);
+        double score = (double(current.activationPeak - trial.activationPeak) + 1e-3 * bytes) /
+                       (trial.flops - current.flops + 1.0);
+        if (score > bestScore) {
+          bestScore = score;
+          best = unit.front();
+          bestIndex = index;
+          bestResult = trial;
+        }
+      }
+      if (!best)
+        return current.activationPeak;
+      dropped.insert(units[bestIndex].begin(), units[bestIndex].end());
+      current = bestResult;
+    }
+    return std::nullopt;
+  }
+
+  /// solver=ilp: the integer program, begun from greedy's choice (when
+  /// greedy reached the budget), within the time limit. Keeps the better
+  /// of the two; a budget the program proves infeasible is an error stating
+  /// the smallest activation memory (a second program, minimizing it).
+  LogicalResult solveExactly(ModuleOp module, const Step &step,
+                             ArrayRef<SmallVector<Value>> units,
+                             const llvm::DenseSet<Value> &forced, double target, int64_t keepAll,
+                             std::optional<int64_t> greedyFailed, llvm::DenseSet<Value> &dropped,
+                             std::string &line) {
+    if (greedyFailed)
+      dropped = llvm::DenseSet<Value>(forced.begin(), forced.end());
+    IlpOutcome outcome =
+        solveIlp(step, units, forced, target, timeLimit, greedyFailed ? nullptr : &dropped);
+    if (!outcome.error.empty())
+      return fail(module, outcome.error);
+    if (outcome.infeasible || (!outcome.solved && greedyFailed)) {
+      IlpOutcome least = solveIlp(step, units, forced, std::nullopt, timeLimit, nullptr);
+      int64_t smallest = greedyFailed.value_or(keepAll);
+      if (least.solved)
+        smallest = std::min(smallest, Schedule{step, least.dropped}.simulate().activationPeak);
+      return fail(module, budgetError(target, smallest, keepAll, least.optimal));
+    }
+    double greedyFlops = greedyFailed ? -1 : Schedule{step, dropped}.simulate().flops;
+    if (outcome.solved) {
+      Schedule::Result result = Schedule{step, outcome.dropped}.simulate();
+      if (result.activationPeak > target)
+        return fail(module, llvm::formatv("ilp: internal error: the program's choice needs {0} "
+                                          "of activation memory, over the budget {1}",
+                                          compression::formatBytes(result.activationPeak),
+                                          compression::formatBytes(int64_t(target)))
+                                .str());
+      if (greedyFlops < 0 || result.flops <= greedyFlops)
+        dropped = outcome.dropped;
+    }
+    line = llvm::formatv(
+        "ilp: {0} in {1:f1} s ({2} columns, {3} rows, {4} binary); optimum {5:e3} FLOPs, bound "
+        "{6:e3}, greedy {7}",
+        outcome.optimal ? "proven optimal"
+                        : (outcome.solved ? "time limit reached" : "no solution in the time limit"),
+        outcome.seconds, outcome.columns, outcome.rows, outcome.integers,
+        outcome.solved ? outcome.objective : 0.0, outcome.bound,
+        greedyFlops < 0 ? std::string("did not reach the budget")
+                        : llvm::formatv("{0:e3} FLOPs", greedyFlops).str());
+    return success();
+  }
+
+  std::string budgetError(double target, int64_t smallest, int64_t keepAll, bool proven) {
+    return llvm::formatv("budget: {0} is below the smallest activation memory {1} for this "
+                         "step, {2} (keeping everything: {3})",
+                         compression::formatBytes(int64_t(target)),
+                         proven ? "any choice reaches" : "the solver reaches",
+                         compression::formatBytes(smallest), compression::formatBytes(keepAll))
+        .str();
   }
 
   /// Local search after the greedy solver: keep again any dropped

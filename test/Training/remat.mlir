@@ -7,15 +7,17 @@
 // NONE: "0 of 5 activations recomputed (0 ops cloned, 0.00e+00 FLOPs per step); activation memory 133.6 kB -> 133.6 kB; all intermediates 332.8 kB -> 332.8 kB"
 // NONE-NOT: pith.recompute
 
-// Three quarters of the activation memory: the greedy solver drops tanh1
-// and tanh2 and recomputes them (with the MatMuls they come from) right
-// before the first backward op that reads them, once for both readers.
+// Three quarters of the activation memory: the greedy solver drops tanh3
+// and tanh1 and recomputes each (with the MatMul it comes from) right
+// before the first backward op that reads it, once for both readers.
+// (Dropping tanh1 and tanh2 costs as much, but recomputes four ops in one
+// backward op, which counts them all at once.)
 // RUN: pith-opt %s --pith-autodiff="optimizer=sgd momentum=0" --pith-remat="budget=0.75" | FileCheck %s --check-prefix=GREEDY
 // GREEDY: "2 of 5 activations recomputed (4 ops cloned, 2.64e+06 FLOPs per step); activation memory 133.6 kB -> 98.3 kB (budget 100.2 kB)
+// GREEDY: onnx.MatMul(%{{.*}}, %arg4) {pith.backward, pith.recompute = "mm3"}
+// GREEDY-NEXT: onnx.Tanh(%{{.*}}) {pith.backward, pith.recompute = "tanh3"}
 // GREEDY: onnx.MatMul(%arg0, %arg2) {pith.backward, pith.recompute = "mm1"}
 // GREEDY-NEXT: onnx.Tanh(%{{.*}}) {pith.backward, pith.recompute = "tanh1"}
-// GREEDY-NEXT: onnx.MatMul(%{{.*}}, %arg3) {pith.backward, pith.recompute = "mm2"}
-// GREEDY-NEXT: onnx.Tanh(%{{.*}}) {pith.backward, pith.recompute = "tanh2"}
 // GREEDY-NOT: pith.recompute
 
 // The exact solver (every subset) finds the same choice, and shows that no
@@ -23,7 +25,16 @@
 // RUN: pith-opt %s --pith-autodiff="optimizer=sgd momentum=0" --pith-remat="budget=0.75 solver=exact" | FileCheck %s --check-prefix=EXACT
 // EXACT: "2 of 5 activations recomputed (4 ops cloned, 2.64e+06 FLOPs per step); activation memory 133.6 kB -> 98.3 kB (budget 100.2 kB)
 // RUN: not pith-opt %s --pith-autodiff="optimizer=sgd momentum=0" --pith-remat="budget=0.7 solver=exact" 2>&1 | FileCheck %s --check-prefix=EXACT-MIN
-// EXACT-MIN: error: pith-remat: budget: 93.5 kB is below the smallest activation memory this step can reach, 98.3 kB (keeping everything: 133.6 kB)
+// EXACT-MIN: error: pith-remat: budget: 93.5 kB is below the smallest activation memory any choice reaches for this step, 98.3 kB (keeping everything: 133.6 kB)
+
+// The integer program (CBC) proves the same choice optimal, and proves the
+// same minimum with a second program that minimizes the memory.
+// RUN: pith-opt %s --pith-autodiff="optimizer=sgd momentum=0" --pith-remat="budget=0.75 solver=ilp" | FileCheck %s --check-prefix=ILP
+// ILP: "2 of 5 activations recomputed (4 ops cloned, 2.64e+06 FLOPs per step); activation memory 133.6 kB -> 98.3 kB (budget 100.2 kB)
+// ILP-SAME: "ilp: proven optimal in {{[0-9.]+}} s ({{[0-9]+}} columns, {{[0-9]+}} rows, 5 binary); optimum 2.638e+06 FLOPs, bound 2.638e+06, greedy 2.638e+06 FLOPs"
+// RUN: not pith-opt %s --pith-autodiff="optimizer=sgd momentum=0" --pith-remat="budget=0.7 solver=ilp" 2>&1 | FileCheck %s --check-prefix=EXACT-MIN
+// RUN: not pith-opt %s --pith-autodiff --pith-remat="budget=0.7 solver=ilp time-limit=0" 2>&1 | FileCheck %s --check-prefix=TIME
+// TIME: error: pith-remat: time-limit: expected seconds > 0, got 0
 
 // sqrt(n) checkpointing keeps every second producer's activations.
 // RUN: pith-opt %s --pith-autodiff="optimizer=sgd momentum=0" --pith-remat="solver=sqrt" | FileCheck %s --check-prefix=SQRT
@@ -45,8 +56,8 @@
 // BUDGET: error: pith-remat: budget: expected bytes (e.g. 12MB) or a fraction of the activation memory in (0, 1], got 'lots'
 // RUN: not pith-opt %s --pith-autodiff="optimizer=sgd momentum=0" --pith-remat="budget=50kB" 2>&1 | FileCheck %s --check-prefix=TOO-SMALL
 // TOO-SMALL: error: pith-remat: budget: 50.0 kB is below the smallest activation memory the solver reaches for this step, {{[0-9.]+}} kB (keeping everything: 133.6 kB)
-// RUN: not pith-opt %s --pith-autodiff --pith-remat="solver=ilp" 2>&1 | FileCheck %s --check-prefix=SOLVER
-// SOLVER: error: pith-remat: solver: expected 'greedy', 'exact', 'sqrt' or 'none', got 'ilp'
+// RUN: not pith-opt %s --pith-autodiff --pith-remat="solver=magic" 2>&1 | FileCheck %s --check-prefix=SOLVER
+// SOLVER: error: pith-remat: solver: expected 'greedy', 'ilp', 'exact', 'sqrt' or 'none', got 'magic'
 // RUN: not pith-opt %s --pith-autodiff --pith-remat="keep=nowhere" 2>&1 | FileCheck %s --check-prefix=NAME
 // NAME: error: pith-remat: no forward node named 'nowhere' produces an activation
 
