@@ -9,8 +9,11 @@
 //   the same weight; the weight gradient is a Conv of the input (batch and
 //   channels swapped) with the output gradient as the filter (strides and
 //   dilations swapped), cut to the kernel and transposed back.
-// - MaxPool: the forward op is rebuilt to also return its argmax Indices,
-//   through which ScatterElements (reduction add) routes the gradient.
+// - MaxPool: the forward op is rebuilt to also return its argmax Indices
+//   (kept as int32), through which ScatterElements (reduction add) routes
+//   the gradient.
+// - Relu, LeakyRelu: a boolean mask of the positive outputs, computed in
+//   the forward pass, is all the backward pass keeps.
 // - LayerNormalization: mean and 1/stddev are recomputed from the input.
 // - Gather (axis 0): ScatterND with reduction add into zeros.
 //
@@ -304,6 +307,8 @@ struct Rule {
   std::string gemm();
   std::string conv();
   std::string maxPool();
+  Value positiveMask();
+  Value afterForward(const std::function<Value()> &build);
   std::string layerNorm();
   std::string softmax(bool logarithmic);
   std::string reduce(bool mean);
@@ -345,16 +350,12 @@ std::string Rule::elementwise() {
   } else if (t == "Neg") {
     set(0, g.unary("Neg", d));
   } else if (t == "Relu") {
-    // From the output (y > 0 exactly where x > 0), as torch does: the
-    // input need not be kept for the backward pass.
-    set(0, g.mul(d, g.mask("Greater", y, g.scalar(0.0))));
+    set(0, g.op("Where", {positiveMask(), d, g.scalar(0.0)}, typeOf(d)));
   } else if (t == "LeakyRelu") {
     double alpha = floatAttr(op(), "alpha", 0.01f);
     if (alpha <= 0)
       return "LeakyRelu with alpha <= 0 is not differentiated";
-    Value positive = g.mask("Greater", y, g.scalar(0.0));
-    Value slope = g.add(g.scalar(alpha), g.mul(positive, g.scalar(1.0 - alpha)));
-    set(0, g.mul(d, slope));
+    set(0, g.op("Where", {positiveMask(), d, g.mul(d, g.scalar(alpha))}, typeOf(d)));
   } else if (t == "Sigmoid") {
     set(0, g.mul(d, g.mul(y, g.sub(g.scalar(1.0), y))));
   } else if (t == "Tanh") {
@@ -509,6 +510,25 @@ std::string Rule::conv() {
   return "";
 }
 
+/// Builds forward-pass ops right after the forward op: values the backward
+/// pass reads that are smaller than what they are computed from, so that
+/// only they are kept.
+Value Rule::afterForward(const std::function<Value()> &build) {
+  OpBuilder::InsertionGuard guard(g.builder());
+  g.builder().setInsertionPointAfter(op());
+  return build();
+}
+
+/// Where a Relu's (or LeakyRelu's) output is positive, exactly where its
+/// input is, as torch tells it: one byte per value is what the backward pass
+/// keeps instead of the float output (or input).
+Value Rule::positiveMask() {
+  return afterForward([&] {
+    auto flags = typeOf(out()).clone(g.builder().getI1Type());
+    return g.op("Greater", {out(), g.scalar(0.0)}, flags);
+  });
+}
+
 std::string Rule::maxPool() {
   if (intAttr(op(), "storage_order", 0) != 0)
     return "storage_order=1 is not differentiated";
@@ -529,6 +549,14 @@ std::string Rule::maxPool() {
     indices = pool->getResult(1);
   }
   int64_t total = typeOf(in(0)).getNumElements(), count = typeOf(out()).getNumElements();
+  // The backward pass keeps the indices; as int32 where they fit, half the
+  // bytes of the int64 ONNX gives.
+  if (total < (int64_t(1) << 31)) {
+    Operation *pool = indices.getDefiningOp();
+    OpBuilder::InsertionGuard guard(g.builder());
+    g.builder().setInsertionPointAfter(pool);
+    indices = g.cast(indices, g.builder().getI32Type());
+  }
   Value flatGrad = g.reshape(dY(), {count});
   Value flatIndices = g.reshape(indices, {count});
   auto flatType = RankedTensorType::get({total}, typeOf(in(0)).getElementType());

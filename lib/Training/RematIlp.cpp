@@ -16,7 +16,8 @@
 //              recomputed for y's clone);
 //   a[v][j]    the kept activation v is alive at slot S[j] because a clone
 //              made then or later still reads it;
-//   c[v][j]    the recomputed copy of v is alive at, or made in, slot S[j].
+//   c[v][j]    the recomputed copy of activation v is alive at, or made
+//              in, slot S[j].
 // z is pinned to the OR of its needs (own dropped activation first read
 // by S[j]; a consumer recomputed by S[j] that reads a value not kept), so
 // only d needs to be integer: for integer d every other variable's
@@ -174,12 +175,6 @@ private:
   }
   Linear memoryBound() const {
     return memoryColumn >= 0 ? Linear::column(memoryColumn) : Linear();
-  }
-  /// Results of `x` whose recomputed copy someone reads.
-  bool copyIsRead(Value v) const {
-    if (canBeDropped(v))
-      return true;
-    return llvm::any_of(edges, [&](const Edge &e) { return e.value == v && hasZ(e.consumer); });
   }
 };
 
@@ -373,23 +368,18 @@ std::optional<std::string> IlpBuilder::build(std::optional<double> budget) {
       if (firstSlot[i] < 0 || j < firstSlot[i])
         continue;
       for (Value v : x->getResults()) {
-        if (!copyIsRead(v))
-          continue;
+        if (!canBeDropped(v))
+          continue; // working memory of the recomputation: not counted
         int c = program.addColumn(0, 1);
         Linear made = z(x, j).add(z(x, j - 1), -1), before = z(x, j - 1);
-        if (canBeDropped(v)) {
-          program.atLeastZero(Linear::column(c).add(made, -1));
-          if (lastReader.lookup(v) >= s)
-            program.atLeastZero(Linear::column(c).add(before, -1));
-        }
+        program.atLeastZero(Linear::column(c).add(made, -1));
+        if (lastReader.lookup(v) >= s)
+          program.atLeastZero(Linear::column(c).add(before, -1));
         for (size_t e : edgesOf[i]) {
           const Edge &edge = edges[e];
           if (edge.value != v || !hasZ(edge.consumer))
             continue;
           Linear r = recomputed(edge.consumer);
-          if (!canBeDropped(v))
-            program.atLeastZero(
-                Linear::column(c).add(made, -1).add(r, -1).add(Linear::value(1)));
           program.atLeastZero(Linear::column(c)
                                   .add(before, -1)
                                   .add(r, -1)

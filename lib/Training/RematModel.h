@@ -7,11 +7,16 @@
 // exact and sqrt solvers (Remat.cpp) evaluate drop sets on it; the integer
 // program (RematIlp.cpp) encodes the same accounting as linear constraints.
 //
-// Memory is counted per backward op ("slot"): everything alive when the
-// slot begins plus every copy recomputed in it, whether or not the copies
+// Activation memory is what the backward pass holds: activations kept from
+// the forward pass and recomputed copies of activations. Values no backward
+// op reads (a Relu's float output when its mask is kept, a Conv's output
+// before the Relu) are working memory, of the forward pass or of a
+// recomputation alike, and count in "all intermediates" only. It is
+// counted per backward op ("slot"): the activations alive when the slot
+// begins plus every copy recomputed in it, whether or not the copies
 // overlap in time. That bounds the true peak from above (the buffer
-// planner frees each copy after its last reader) and is linear in the
-// drop decisions, so the integer program is exact for it.
+// planner frees each copy after its last reader) and is linear in the drop
+// decisions, so the integer program is exact for it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -221,10 +226,10 @@ struct Schedule {
     result.flops = flops;
     int64_t live = 0, liveActivations = 0;
     std::vector<SmallVector<Key>> freeAt(events.size());
-    // Kept activations, and every recomputed forward value.
-    auto isActivation = [&](const Key &k) {
-      return k.second == 1 || step.activationIndex.count(k.first) != 0;
-    };
+    // Activations, kept or recomputed. Values no backward op reads are the
+    // working memory of the forward pass or of a recomputation, counted in
+    // all intermediates only, the same in both.
+    auto isActivation = [&](const Key &k) { return step.activationIndex.count(k.first) != 0; };
     // Activation memory per slot: what is alive as the slot begins plus
     // every activation written in it (a forward op is a slot of its own).
     int64_t slotBase = 0, slotWrites = 0;
