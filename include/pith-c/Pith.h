@@ -97,7 +97,7 @@ typedef struct PithTrainOptions {
   const char *const *freeze; /* initializer names not to train */
   int64_t numFreeze;
   const char *memoryBudget; /* NULL: keep every activation; "64MB" or "0.5" */
-  const char *rematSolver;  /* "greedy" (default) or "sqrt" */
+  const char *rematSolver;  /* "greedy" (default), "ilp", "chain" or "sqrt" */
 } PithTrainOptions;
 
 void pithTrainOptionsInit(PithTrainOptions *options);

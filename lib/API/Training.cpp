@@ -96,8 +96,10 @@ Status checkOptions(const TrainOptions &o) {
                    "'");
   if (!(o.warmupFraction > 0 && o.warmupFraction < 1))
     return failure("warm-up fraction: expected a number in (0, 1)");
-  if (o.rematSolver != "greedy" && o.rematSolver != "sqrt")
-    return failure("recompute solver: expected 'greedy' or 'sqrt', got '" + o.rematSolver + "'");
+  if (o.rematSolver != "greedy" && o.rematSolver != "ilp" && o.rematSolver != "chain" &&
+      o.rematSolver != "sqrt")
+    return failure("recompute solver: expected 'greedy', 'ilp', 'chain' or 'sqrt', got '" +
+                   o.rematSolver + "'");
   if (o.optimizer != "adamw" && o.optimizer != "sgd")
     return failure("optimizer: expected 'adamw' or 'sgd', got '" + o.optimizer + "'");
   return Status::success();

@@ -180,10 +180,12 @@ struct AutodiffPass : public pith::impl::AutodiffPassBase<AutodiffPass> {
     MLIRContext *ctx = module.getContext();
     SmallVector<Type> argTypes(func.getArgumentTypes());
     auto addInput = [&](StringRef name, Type type) -> BlockArgument {
-      func.insertArgument(func.getNumArguments(), type,
-                          b.getDictionaryAttr(b.getNamedAttr(ONNX::attrs::kName,
-                                                             b.getStringAttr(name))),
-                          func.getLoc());
+      // The argument goes at the end; insertArgument fails only for an
+      // index out of range.
+      (void)func.insertArgument(
+          func.getNumArguments(), type,
+          b.getDictionaryAttr(b.getNamedAttr(ONNX::attrs::kName, b.getStringAttr(name))),
+          func.getLoc());
       return func.getArgument(func.getNumArguments() - 1);
     };
     for (StringRef name : {"labels", "targets", "learning_rate", "step"})
@@ -254,9 +256,7 @@ struct AutodiffPass : public pith::impl::AutodiffPassBase<AutodiffPass> {
       if (!inserted)
         it->second = g.add(it->second, grad);
     };
-    int64_t backwardStart = 0;
-    for (Operation &op : body)
-      ++backwardStart;
+    int64_t backwardStart = static_cast<int64_t>(body.getOperations().size());
     for (Operation *op : llvm::reverse(forward)) {
       SmallVector<Value> resultGrads;
       bool any = false;
@@ -368,9 +368,8 @@ struct AutodiffPass : public pith::impl::AutodiffPassBase<AutodiffPass> {
     }
 
     // The step's outputs replace the model's.
-    int64_t backwardOps = -backwardStart;
-    for (Operation &op : body)
-      ++backwardOps;
+    int64_t backwardOps =
+        static_cast<int64_t>(body.getOperations().size()) - backwardStart;
     func::ReturnOp::create(b, returnOp.getLoc(), results);
     returnOp.erase();
     SmallVector<Type> resultTypes;

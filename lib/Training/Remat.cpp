@@ -11,12 +11,12 @@
 // dropped values is recomputed once per step, segment by segment, as in
 // Chen et al.'s checkpointing.
 //
-// Memory is counted on the schedule: walking the ops in order, each result
-// is allocated when produced and freed after its last reader (graph
-// inputs, outputs and constants not counted), the liveness the buffer
-// planner (pith-plan-buffers) applies to the compiled step. The budget
-// bounds the activation memory: the peak of kept activations plus
-// recomputed copies. Cost is the recomputed ops' FLOPs.
+// Memory is counted on the schedule (RematModel.h): walking the ops in
+// order, each result is allocated when produced and freed after its last
+// reader, the liveness the buffer planner (pith-plan-buffers) applies to
+// the compiled step. The budget bounds the activation memory: kept
+// activations plus recomputed copies of activations, per backward op.
+// Cost is the recomputed ops' FLOPs.
 //
 // Solvers: `sqrt` keeps the activations of every k-th producing op
 // (k = ceil(sqrt(n)), Chen et al.'s sqrt(n) checkpointing, no budget);
@@ -25,10 +25,11 @@
 // that raises it), then searches locally: keeps again what the budget
 // allows, and swaps a dropped activation for a kept one while that costs
 // fewer FLOPs. Activations go by producing op (one clone recomputes all
-// its results). A budget the greedy solver cannot reach is an error
-// stating the smallest activation memory it reached. `exact` tries every
-// subset of up to 16 droppable producers: the optimum of this cost model,
-// and the minimum memory it can reach, to measure greedy against.
+// its results). `ilp` is the integer program of RematIlp.cpp (CBC, time
+// limited, greedy's choice as its start and fallback); `chain` the dynamic
+// program of RematChain.cpp for chains; `exact` tries every subset of up to
+// 16 droppable producers. A budget a solver cannot reach is an error
+// stating the smallest activation memory it reached.
 //
 //===----------------------------------------------------------------------===//
 
@@ -100,9 +101,10 @@ struct RematPass : public pith::impl::RematPassBase<RematPass> {
     func::FuncOp func = *funcs.begin();
     if (!module->hasAttr("pith.training"))
       return fail(module, "the module is not a training step; run pith-autodiff first");
-    if (!llvm::is_contained({"greedy", "ilp", "exact", "sqrt", "none"}, StringRef(solver)))
-      return fail(module, "solver: expected 'greedy', 'ilp', 'exact', 'sqrt' or 'none', got '" +
-                              solver + "'");
+    if (!llvm::is_contained({"greedy", "ilp", "chain", "exact", "sqrt", "none"},
+                            StringRef(solver)))
+      return fail(module, "solver: expected 'greedy', 'ilp', 'chain', 'exact', 'sqrt' or 'none', "
+                          "got '" + solver + "'");
     if (timeLimit <= 0)
       return fail(module, llvm::formatv("time-limit: expected seconds > 0, got {0}", timeLimit)
                               .str());
@@ -187,6 +189,23 @@ struct RematPass : public pith::impl::RematPassBase<RematPass> {
                                                          keepAll.activationPeak, greedyFailed,
                                                          dropped, ilpLine)))
       return failure();
+
+    if (solver == "chain" && target) {
+      ChainOutcome outcome = solveChain(step, units, forced, *target);
+      if (!outcome.error.empty())
+        return fail(module, outcome.error);
+      if (!outcome.feasible)
+        return fail(module, budgetError(*target, int64_t(outcome.minimum), keepAll.activationPeak,
+                                        false));
+      dropped = std::move(outcome.dropped);
+      Schedule::Result result = Schedule{step, dropped}.simulate();
+      if (result.activationPeak > *target)
+        return fail(module, llvm::formatv("solver=chain: internal error: the checkpoints need {0} "
+                                          "of activation memory, over the budget {1}",
+                                          compression::formatBytes(result.activationPeak),
+                                          compression::formatBytes(int64_t(*target)))
+                                .str());
+    }
 
     if (solver == "exact" && target) {
       // Every subset of the droppable activations: the least recomputed

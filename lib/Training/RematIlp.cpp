@@ -180,22 +180,10 @@ private:
 
 std::optional<std::string> IlpBuilder::build(std::optional<double> budget) {
   // Forward ops, all before the first backward op.
-  bool inBackward = false;
-  int64_t slot = -1;
-  llvm::DenseMap<Operation *, int64_t> slotOf;
-  for (Operation *op : step.ops) {
-    if (isa<func::ReturnOp>(op))
-      continue;
-    if (step.backward.count(op)) {
-      inBackward = true;
-      slotOf[op] = ++slot;
-      continue;
-    }
-    if (isFree(op))
-      continue;
-    if (inBackward)
-      return "solver=ilp needs the forward pass before the backward pass; '" + nodeName(op) +
-             "' comes after a backward op";
+  if (Operation *late = step.forwardAfterBackward)
+    return "solver=ilp needs the forward pass before the backward pass; '" + nodeName(late) +
+           "' comes after a backward op";
+  for (Operation *op : step.forwardOps) {
     forwardIndex[op] = static_cast<int>(forward.size());
     forward.push_back(op);
   }
@@ -207,9 +195,9 @@ std::optional<std::string> IlpBuilder::build(std::optional<double> budget) {
   for (Value v : step.activations) {
     int64_t first = INT64_MAX, last = -1;
     for (Operation *user : v.getUsers())
-      if (step.backward.count(user)) {
-        first = std::min(first, slotOf.lookup(user));
-        last = std::max(last, slotOf.lookup(user));
+      if (step.slot.count(user)) {
+        first = std::min(first, step.slot.lookup(user));
+        last = std::max(last, step.slot.lookup(user));
       }
     firstReader[v] = first;
     lastReader[v] = last;

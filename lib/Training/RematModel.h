@@ -110,6 +110,13 @@ struct Step {
   SmallVector<Value> activations;
   llvm::DenseMap<Value, int64_t> activationIndex;
   llvm::DenseSet<Value> returned;
+  /// Forward ops that compute (not constants), in order; each backward
+  /// op's slot (its index among backward ops); the first computing forward
+  /// op after a backward op, if any (the solvers that model the schedule
+  /// as forward-then-backward refuse such a step).
+  SmallVector<Operation *> forwardOps;
+  llvm::DenseMap<Operation *, int64_t> slot;
+  Operation *forwardAfterBackward = nullptr;
 
   bool isForwardValue(Value v) const {
     Operation *def = v.getDefiningOp();
@@ -131,8 +138,15 @@ struct Step {
           returned.insert(v);
     }
     for (Operation *op : ops) {
-      if (backward.count(op) || isFree(op) || isa<func::ReturnOp>(op))
+      if (backward.count(op)) {
+        slot[op] = static_cast<int64_t>(slot.size());
         continue;
+      }
+      if (isFree(op) || isa<func::ReturnOp>(op))
+        continue;
+      if (!slot.empty() && !forwardAfterBackward)
+        forwardAfterBackward = op;
+      forwardOps.push_back(op);
       for (Value result : op->getResults())
         if (llvm::any_of(result.getUsers(), [&](Operation *u) { return backward.count(u); })) {
           activationIndex[result] = static_cast<int64_t>(activations.size());
@@ -284,6 +298,20 @@ struct IlpOutcome {
 IlpOutcome solveIlp(const Step &step, ArrayRef<SmallVector<Value>> units,
                     const llvm::DenseSet<Value> &forced, std::optional<double> budget,
                     double timeLimitSeconds, const llvm::DenseSet<Value> *start);
+
+/// What the chain dynamic program gave.
+struct ChainOutcome {
+  std::string error;     // the forward pass is not a chain
+  bool feasible = false; // checkpoints fit the budget
+  double flops = 0;      // recomputed FLOPs of the choice
+  double minimum = 0;    // if not feasible: the smallest budget that is
+  llvm::DenseSet<Value> dropped;
+};
+
+/// The fewest recomputed FLOPs within `budget` bytes when the forward pass
+/// is a chain: checkpoints chosen by dynamic programming (RematChain.cpp).
+ChainOutcome solveChain(const Step &step, ArrayRef<SmallVector<Value>> units,
+                        const llvm::DenseSet<Value> &forced, double budget);
 
 } // namespace pith::training::remat
 

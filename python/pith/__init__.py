@@ -173,7 +173,7 @@ class Model(_Handle):
         ``seed``, ``freeze`` (initializer names), ``memory_budget`` (activation
         memory, bytes like ``"64MB"`` or a fraction like ``"0.5"``: activations
         beyond it are recomputed in the backward pass), ``remat_solver``
-        (``"greedy"`` or ``"sqrt"``). ``on_epoch`` is called
+        (``"greedy"``, ``"ilp"``, ``"chain"`` or ``"sqrt"``). ``on_epoch`` is called
         with each epoch's ``{"epoch", "loss", "steps", "seconds",
         "samples_per_second"}``. Returns those epochs, every step's loss
         (``losses``), and the step's memory (``arena_bytes``,

@@ -57,7 +57,7 @@
 // RUN: not pith-opt %s --pith-autodiff="optimizer=sgd momentum=0" --pith-remat="budget=50kB" 2>&1 | FileCheck %s --check-prefix=TOO-SMALL
 // TOO-SMALL: error: pith-remat: budget: 50.0 kB is below the smallest activation memory the solver reaches for this step, {{[0-9.]+}} kB (keeping everything: 133.6 kB)
 // RUN: not pith-opt %s --pith-autodiff --pith-remat="solver=magic" 2>&1 | FileCheck %s --check-prefix=SOLVER
-// SOLVER: error: pith-remat: solver: expected 'greedy', 'ilp', 'exact', 'sqrt' or 'none', got 'magic'
+// SOLVER: error: pith-remat: solver: expected 'greedy', 'ilp', 'chain', 'exact', 'sqrt' or 'none', got 'magic'
 // RUN: not pith-opt %s --pith-autodiff --pith-remat="keep=nowhere" 2>&1 | FileCheck %s --check-prefix=NAME
 // NAME: error: pith-remat: no forward node named 'nowhere' produces an activation
 

@@ -4,7 +4,7 @@
 //              [--loss-output NAME] [--epochs N] [--batch-size B]
 //              [--optimizer adamw|sgd] [--lr X] [--schedule constant|cosine|one-cycle]
 //              [--warmup F] [--weight-decay X] [--momentum X] [--seed N]
-//              [--freeze NAME,...] [--memory-budget 64MB|0.5] [--remat-solver greedy|sqrt]
+//              [--freeze NAME,...] [--memory-budget 64MB|0.5] [--remat-solver greedy|ilp|chain|sqrt]
 //
 // The data holds one array per model input and the loss's `labels`
 // (cross-entropy: int64 classes) or `targets` (mse), samples along the
@@ -33,7 +33,7 @@ const char *kUsage =
     "       [--loss-output NAME] [--epochs N] [--batch-size B] [--optimizer adamw|sgd]\n"
     "       [--lr X] [--schedule constant|cosine|one-cycle] [--warmup F]\n"
     "       [--weight-decay X] [--momentum X] [--seed N] [--freeze NAME,...]\n"
-    "       [--memory-budget BYTES|FRACTION] [--remat-solver greedy|sqrt]";
+    "       [--memory-budget BYTES|FRACTION] [--remat-solver greedy|ilp|chain|sqrt]";
 
 bool parseNumber(llvm::StringRef text, double &out) {
   return !text.getAsDouble(out);

@@ -194,7 +194,9 @@ struct TrainOptions {
   /// bytes ("64MB") or a fraction of keeping everything ("0.5"); empty
   /// keeps everything unless rematSolver is "sqrt".
   std::string memoryBudget;
-  /// "greedy" (meets memoryBudget) or "sqrt" (sqrt(n) checkpointing).
+  /// "greedy", "ilp" (the optimum by integer programming, time-limited) or
+  /// "chain" (dynamic programming, chains only) meet memoryBudget; "sqrt" is
+  /// sqrt(n) checkpointing.
   std::string rematSolver = "greedy";
 };
 

@@ -72,18 +72,29 @@ def RematPass : Pass<"pith-remat", "mlir::ModuleOp"> {
     dropped values that producer reads), and later backward readers reuse
     the clone. Clones carry `pith.recompute = "NODE"`.
 
-    The budget bounds the activation memory: the peak, over the step's
-    schedule (each value allocated when produced, freed after its last
-    reader: the liveness the buffer planner applies), of kept activations
-    plus recomputed copies. `budget` is bytes (`12MB`) or a fraction of the
+    The budget bounds the activation memory: what the backward pass holds,
+    kept activations plus recomputed copies of activations, counted per
+    backward op (what is alive as it begins plus every copy recomputed for
+    it), over the step's schedule (each value freed after its last reader,
+    as the buffer planner does). Values no backward op reads are working
+    memory, of the forward pass and of recomputation alike, and count in
+    "all intermediates". `budget` is bytes (`12MB`) or a fraction of the
     keep-everything activation memory (`0.5`); cost is the recomputed
-    FLOPs. Solvers: `greedy` drops, while the activation memory is over the
-    budget, the activation that lowers it most per recomputed FLOP, and a
-    budget it cannot reach is an error stating the smallest it reaches;
-    `exact` tries every subset of up to 16 ops whose activations may go (the
-    optimum of this cost model, and the true minimum memory, for small
-    steps); `sqrt` keeps every k-th producing op's activations (k = ceil(sqrt(n)),
-    Chen et al.) regardless of budget; `none` keeps everything. `keep` and
+    FLOPs. Solvers:
+    - `greedy` drops, while over the budget, the activation that lowers the
+      memory most per recomputed FLOP, then searches locally (swaps);
+    - `ilp` solves the drop decisions as a mixed-integer program with
+      COIN-OR CBC (exact for this cost model, on any graph), begun from
+      greedy's choice, within `time-limit` seconds; it keeps greedy's choice
+      if it finds nothing better, and proves a budget infeasible with the
+      smallest reachable memory;
+    - `chain`: Chen et al.'s and Revolve's dynamic program over checkpoints,
+      optimal when the forward pass is a chain (an error otherwise);
+    - `exact` tries every subset of up to 16 ops whose activations may go;
+    - `sqrt` keeps every k-th producing op's activations (k = ceil(sqrt(n)),
+      Chen et al.) regardless of budget; `none` keeps everything.
+    A budget a solver cannot reach is an error stating the smallest it
+    reaches ("any choice" when proven, by `ilp` or `exact`). `keep` and
     `recompute` force nodes (by ONNX node name) either way.
 
     ```mlir
@@ -97,7 +108,7 @@ def RematPass : Pass<"pith-remat", "mlir::ModuleOp"> {
     Option<"budget", "budget", "std::string", /*default=*/"\"\"",
            "Activation memory: bytes (12MB) or a fraction of keeping everything (0.5)">,
     Option<"solver", "solver", "std::string", /*default=*/"\"greedy\"",
-           "'greedy', 'ilp', 'exact', 'sqrt' or 'none'">,
+           "'greedy', 'ilp', 'chain', 'exact', 'sqrt' or 'none'">,
     Option<"timeLimit", "time-limit", "double", /*default=*/"60",
            "Seconds the integer program (solver=ilp) may search">,
     ListOption<"keep", "keep", "std::string", "Nodes whose activations are always kept">,
