@@ -182,12 +182,11 @@ def fixed_shape(path, sizes):
     return fixed
 
 
-def remat_report(path, freeze, budget, solver):
-    """pith-remat's report line(s) for one solver at one budget, or the error."""
-    pipeline = ("pith-autodiff{freeze=" + ",".join(freeze) + "},pith-remat{budget=" + budget +
-                " solver=" + solver + " time-limit=" + str(ILP_SECONDS) + "}")
+def remat_report(path, freeze, options):
+    """pith-remat's report entry for the given options, or the error."""
+    pipeline = "pith-autodiff{freeze=" + ",".join(freeze) + "},pith-remat{" + options + "}"
     try:
-        return pith.load(path).optimize(pipeline).report()["passes"][-1]["lines"], None
+        return pith.load(path).optimize(pipeline).report()["passes"][-1], None
     except pith.PithError as error:
         return None, str(error).split("budget: ")[-1]
 
@@ -211,13 +210,15 @@ def solver_check():
             row = {"model": model, "budget": budget}
             for solver in solvers:
                 start = time.perf_counter()
-                lines, error = remat_report(path, freeze, budget, solver)
+                entry, error = remat_report(path, freeze, f"budget={budget} solver={solver} "
+                                                          f"time-limit={ILP_SECONDS}")
                 row[solver + "_seconds"] = time.perf_counter() - start
                 if error:
                     row[solver] = None
                     row[solver + "_memory"] = error
                     continue
-                row[solver] = float(re.search(r"([\d.e+]+) FLOPs per step", lines[0])[1])
+                lines = entry["lines"]
+                row[solver] = float(entry["recompute_flops"])
                 row[solver + "_memory"] = re.search(r"-> ([\d.]+ [kMG]?B) \(budget", lines[0])[1]
                 ilp = next((l for l in lines if l.startswith("ilp: ")), None)
                 if ilp:
@@ -229,6 +230,26 @@ def solver_check():
             print(row, flush=True)
             rows.append(row)
     return rows
+
+
+def add_intermediates(results):
+    """Every measured configuration's simulated peak of all intermediates
+    (activations, gradients and working memory), from pith-remat's report:
+    what the arena follows, beside the activation memory the budget bounds."""
+    models = {"LM (4 blocks)": (fixed_shape(common.ensure_lm_model(), (16, 127)), ["mask"]),
+              "LM (12 blocks)": (fixed_shape(OUT / "tiny_lm_12.onnx", (16, 127)), ["mask"]),
+              "CNN": (fixed_shape(common.FASHION_MODELS["cnn"], (128,)), [])}
+    options = {"keep everything": "solver=none", "sqrt(n)": "solver=sqrt"}
+    for name, (path, freeze) in models.items():
+        for row in results[name]:
+            if "error" in row:
+                continue
+            budget = row["config"].split()[-1]
+            entry, _ = remat_report(path, freeze, options.get(row["config"], f"budget={budget}"))
+            row["intermediates_mb"] = entry["peak"] / 1e6
+            row["intermediates_kept_all_mb"] = entry["peak_before"] / 1e6
+            print(name, row["config"], f"all intermediates {row['intermediates_mb']:.1f} MB",
+                  flush=True)
 
 
 def run(steps):
@@ -245,6 +266,7 @@ def run(steps):
     results["CNN"] = measure("CNN", common.FASHION_MODELS["cnn"], cnn_data(128 * steps // 2), 128,
                              [], steps)
     results["solver check"] = solver_check()
+    add_intermediates(results)
     add_interleaved_times(results)
     for rows in results.values():
         for row in rows:
@@ -281,10 +303,10 @@ def render(results):
                                   for r in measured]})
     (DOCS / "remat.svg").write_text(plot.chart(panels, "pith-remat: memory against time",
                                                columns=3, panel_width=360))
-    table = ("| model | configuration | activation memory (pith-remat) | step arena (runtime) | "
-             "step time (training run) | step time (interleaved) | recomputed FLOPs | "
-             "every loss equal |\n"
-             "| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+    table = ("| model | configuration | activation memory (pith-remat) | all intermediates "
+             "(pith-remat) | step arena (runtime) | step time (training run) | step time "
+             "(interleaved) | recomputed FLOPs | every loss equal |\n"
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
     for name, rows in results.items():
         kept_all = next((r["activation_memory_kept_all"] for r in rows
                          if r.get("activation_memory_kept_all")), None)
@@ -292,9 +314,11 @@ def render(results):
             if r["config"] == "keep everything" and kept_all:
                 r["activation_memory"] = kept_all
             if "error" in r:
-                table += f"| {name} | {r['config']} | infeasible: {r['error']} | | | | | |\n"
+                table += f"| {name} | {r['config']} | infeasible: {r['error']} | | | | | | |\n"
                 continue
             table += (f"| {name} | {r['config']} | {r['activation_memory'] or '(all kept)'} | "
+                      + (f"{r['intermediates_mb']:.1f} MB" if "intermediates_mb" in r else "–")
+                      + " | "
                       f"{r['arena_mb']:.1f} MB ({r['arena_ratio']:.2f}x) | {r['step_ms']:.0f} ms "
                       f"({r['time_ratio']:.2f}x) | "
                       + (f"{r['interleaved_step_ms']:.0f} ms ({r['interleaved_time_ratio']:.2f}x)"
@@ -350,6 +374,7 @@ def main():
     elif args.solvers_only:
         results = json.loads(JSON_PATH.read_text())
         results["solver check"] = solver_check()
+        add_intermediates(results)
         common.write_json(JSON_PATH, results)
     else:
         results = json.loads(JSON_PATH.read_text()) if args.render_only else run(args.steps)

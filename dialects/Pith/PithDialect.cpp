@@ -46,6 +46,21 @@ LogicalResult PithDialect::verifyOperationAttribute(Operation *op, NamedAttribut
                              << "' must be a #pith.precision attribute";
     return success();
   }
+  if (attr.getName() == kBackwardAttrName) {
+    if (!isa<UnitAttr>(attr.getValue()))
+      return op->emitError() << "'" << kBackwardAttrName << "' is a unit attribute";
+    return success();
+  }
+  if (attr.getName() == kRecomputeAttrName) {
+    if (!isa<StringAttr>(attr.getValue()))
+      return op->emitError() << "'" << kRecomputeAttrName
+                             << "' must name the recomputed node (a string)";
+    if (!op->hasAttr(kBackwardAttrName))
+      return op->emitError() << "a recomputed op ('" << kRecomputeAttrName
+                             << "') belongs to the backward pass ('" << kBackwardAttrName
+                             << "')";
+    return success();
+  }
   // Other pith.* attributes are the code generator's own annotations
   // (pith.weight, pith.kernel, pith.arena_bytes, ...): not part of the IR
   // transforms exchange.

@@ -28,6 +28,13 @@
 namespace pith::dialect {
 /// The discardable attribute that carries an op's PrecisionAttr.
 inline constexpr llvm::StringLiteral kPrecisionAttrName = "pith.precision";
+/// Training steps (pith-autodiff, pith-remat): a unit attribute on the ops of
+/// the loss, backward pass and update, which pith-remat tells from the
+/// forward pass by it...
+inline constexpr llvm::StringLiteral kBackwardAttrName = "pith.backward";
+/// ...and, on a backward-pass copy of a forward op, the name of the node it
+/// recomputes (a string).
+inline constexpr llvm::StringLiteral kRecomputeAttrName = "pith.recompute";
 } // namespace pith::dialect
 
 #endif // PITH_DIALECT_PITHDIALECT_H

@@ -62,6 +62,12 @@ float floatAttr(Operation *op, StringRef name, float fallback) {
   return fallback;
 }
 
+StringRef stringAttr(Operation *op, StringRef name, StringRef fallback) {
+  if (auto attr = op->getAttrOfType<StringAttr>(name))
+    return attr.getValue();
+  return fallback;
+}
+
 int64_t normalizeAxis(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
 
 SmallVector<int64_t> broadcastShape(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
@@ -374,6 +380,26 @@ std::string Rule::elementwise() {
     Value x = in(0);
     Value gauss = g.unary("Exp", g.unary("Neg", g.mul(x, x)));
     set(0, g.mul(d, g.mul(gauss, g.scalar(2.0 / std::sqrt(M_PI)))));
+  } else if (t == "Gelu") {
+    Value x = in(0);
+    if (stringAttr(op(), "approximate", "none") == "tanh") {
+      // y = x/2 (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3):
+      // y' = (1 + t)/2 + x/2 (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+      double c = std::sqrt(2.0 / M_PI), k = 0.044715;
+      Value x2 = g.mul(x, x);
+      Value th = g.unary("Tanh", g.mul(g.scalar(c), g.add(x, g.mul(g.scalar(k), g.mul(x2, x)))));
+      Value du = g.mul(g.scalar(c), g.add(g.scalar(1.0), g.mul(g.scalar(3 * k), x2)));
+      Value half = g.mul(g.scalar(0.5), g.add(g.scalar(1.0), th));
+      Value rest = g.mul(g.mul(g.scalar(0.5), x), g.mul(g.sub(g.scalar(1.0), g.mul(th, th)), du));
+      set(0, g.mul(d, g.add(half, rest)));
+    } else {
+      // y = x Phi(x): y' = Phi(x) + x phi(x), Phi(x) = (1 + erf(x/sqrt 2))/2.
+      Value cdf = g.mul(g.scalar(0.5),
+                        g.add(g.scalar(1.0), g.unary("Erf", g.mul(x, g.scalar(M_SQRT1_2)))));
+      Value pdf = g.mul(g.scalar(1.0 / std::sqrt(2 * M_PI)),
+                        g.unary("Exp", g.mul(g.scalar(-0.5), g.mul(x, x))));
+      set(0, g.mul(d, g.add(cdf, g.mul(x, pdf))));
+    }
   } else if (t == "Identity" || t == "Dropout") {
     set(0, d);
   } else if (t == "Cast") {
@@ -720,7 +746,7 @@ std::string Rule::gather() {
 bool pith::training::hasGradientRule(StringRef type) {
   static const llvm::StringSet<> kTypes = {
       "Add", "Sum", "Sub", "Mul", "Div", "Pow", "Neg", "Relu", "LeakyRelu", "Sigmoid", "Tanh",
-      "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Erf", "Identity", "Dropout", "Cast",
+      "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Erf", "Gelu", "Identity", "Dropout", "Cast",
       "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Expand", "Transpose", "Where",
       "GlobalAveragePool", "MatMul", "Gemm", "Conv", "MaxPool", "LayerNormalization",
       "Softmax", "LogSoftmax", "ReduceSum", "ReduceMean", "Concat", "Split", "Slice", "Gather"};

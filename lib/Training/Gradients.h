@@ -11,6 +11,8 @@
 #ifndef PITH_LIB_TRAINING_GRADIENTS_H
 #define PITH_LIB_TRAINING_GRADIENTS_H
 
+#include "Pith/PithDialect.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -22,9 +24,9 @@ namespace pith::training {
 
 /// pith-autodiff marks the ops of the loss, backward pass and update with
 /// this unit attribute; pith-remat tells forward from backward by it.
-inline constexpr llvm::StringLiteral kBackwardAttr = "pith.backward";
+inline constexpr llvm::StringLiteral kBackwardAttr = dialect::kBackwardAttrName;
 /// pith-remat marks each recomputed op with the node it recomputes.
-inline constexpr llvm::StringLiteral kRecomputeAttr = "pith.recompute";
+inline constexpr llvm::StringLiteral kRecomputeAttr = dialect::kRecomputeAttrName;
 
 /// Builds onnx ops at one insertion point, with static result types: the
 /// training step is built for fixed input shapes.

@@ -14,6 +14,7 @@
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -141,6 +142,8 @@ CASES = {
     "Log": unary_case("Log", positive=True),
     "Abs": unary_case("Abs"), "Reciprocal": unary_case("Reciprocal", positive=True),
     "Identity": unary_case("Identity"),
+    "Gelu": unary_case("Gelu") + (20,),
+    "Gelu tanh": unary_case("Gelu", approximate="tanh") + (20,),
     "Sum Cast": ([helper.make_node("Sum", ["x", "w", "v"], ["s"]),
                   helper.make_node("Cast", ["s"], ["y"], to=TensorProto.FLOAT)],
                  [("x", [3, 4])], [3, 4], {"w": r(3, 4), "v": r(1, 4)}, {"x": r(3, 4)}, ["w", "v"]),
@@ -207,8 +210,8 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_gradient_rule_matches_finite_differences(case, tmp_path):
-    nodes, inputs, output_shape, initializers, feeds, trained = CASES[case]
-    model = make_model(nodes, inputs, output_shape, initializers)
+    nodes, inputs, output_shape, initializers, feeds, trained, *opset = CASES[case]
+    model = make_model(nodes, inputs, output_shape, initializers, *opset)
     onnx.checker.check_model(model, full_check=True)
     check_gradients(model, feeds, trained, tmp_path)
 
@@ -494,7 +497,9 @@ def tanh_mlp(tmp_path, layers=4, width=128):
 
 
 @pytest.mark.parametrize("remat", [dict(memory_budget="0.75"), dict(remat_solver="sqrt"),
-                                   dict(memory_budget="100kB")])
+                                   dict(memory_budget="100kB"),
+                                   dict(memory_budget="0.5", remat_solver="ilp"),
+                                   dict(memory_budget="0.5", remat_solver="chain")])
 def test_recomputation_leaves_every_loss_unchanged(tmp_path, remat):
     """Recomputed activations are the same numbers: every step's loss
     equals the run that keeps everything, and the report says what went."""
@@ -514,3 +519,30 @@ def test_memory_budget_below_the_reachable_minimum_is_an_error(tmp_path):
     with pytest.raises(pith.PithError, match=r"budget: 1.0 kB is below the smallest activation "
                                              r"memory the solver reaches for this step, [0-9.]+ kB"):
         pith.load(path).train(data, epochs=1, batch_size=64, memory_budget="1kB")
+
+
+def test_corpus_cnn_at_half_the_activation_memory(tmp_path):
+    """The acceptance case: the Fashion-MNIST CNN at 50% of keep-everything
+    activation memory (the integer program's choice, proven optimal), every
+    step's loss equal to keeping everything. ReLU masks and int32 pooling
+    indices are what make 50% reachable."""
+    rng = np.random.default_rng(4)
+    data = {"image": rng.standard_normal((256, 1, 28, 28)).astype(np.float32),
+            "labels": rng.integers(0, 10, 256).astype(np.int64)}
+    settings = dict(epochs=1, batch_size=128, learning_rate=1e-3, seed=0)
+    kept = pith.load(CNN).train(data, **settings)
+    half = pith.load(CNN).train(data, **settings, memory_budget="0.5", remat_solver="ilp")
+    np.testing.assert_allclose(half["losses"], kept["losses"], rtol=1e-5)
+    line = next(l for l in half["report"] if l.startswith("pith-remat:"))
+    before, after, budget = re.search(
+        r"activation memory ([\d.]+) MB -> ([\d.]+) MB \(budget ([\d.]+) MB\)", line).groups()
+    assert float(after) <= float(budget) == pytest.approx(float(before) / 2, abs=0.01)
+    assert "ilp: proven optimal" in line
+    assert half["arena_bytes"] < kept["arena_bytes"]
+
+
+def test_unknown_recompute_solver_is_an_error(tmp_path):
+    path, data = tanh_mlp(tmp_path)
+    with pytest.raises(pith.PithError, match="recompute solver: expected 'greedy', 'ilp', 'chain' "
+                                             "or 'sqrt', got 'magic'"):
+        pith.load(path).train(data, epochs=1, batch_size=64, remat_solver="magic")

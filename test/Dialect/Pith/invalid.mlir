@@ -97,3 +97,27 @@ func.func @precision_not_an_attr(%x: tensor<4xf32>) -> tensor<4xf32> {
   %y = onnx.Relu(%x) {pith.precision = "fp16"} : (tensor<4xf32>) -> tensor<4xf32>
   return %y : tensor<4xf32>
 }
+
+// -----
+
+func.func @recompute_mark_not_a_name(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'pith.recompute' must name the recomputed node (a string)}}
+  %y = onnx.Relu(%x) {pith.backward, pith.recompute = 3 : i64} : (tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @recompute_outside_the_backward_pass(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{a recomputed op ('pith.recompute') belongs to the backward pass ('pith.backward')}}
+  %y = onnx.Relu(%x) {pith.recompute = "relu1"} : (tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @backward_mark_not_unit(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'pith.backward' is a unit attribute}}
+  %y = onnx.Relu(%x) {pith.backward = "yes"} : (tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
