@@ -340,14 +340,15 @@ def render(results):
                 table += (f"| {r['model']} | {r['budget']} | infeasible | infeasible: "
                           f"{r['ilp_memory']} | | | | – |\n")
                 continue
-            optimum = r.get("ilp_optimum") if r.get("ilp_status") == "proven optimal" else None
-            greedy = f"{r['greedy']:.4g}" if r["greedy"] is not None else "did not reach it"
-            ratio = (f"{r['greedy'] / optimum:.3f}" if optimum and r["greedy"] is not None
+            # The ILP run's own recompute FLOPs (the report's, unrounded).
+            optimum = r.get("ilp") if r.get("ilp_status") == "proven optimal" else None
+            greedy = f"{r['greedy']:.5g}" if r["greedy"] is not None else "did not reach it"
+            ratio = (f"{r['greedy'] / optimum:.4f}" if optimum and r["greedy"] is not None
                      else ("1.000" if optimum == 0 and r["greedy"] == 0 else "–"))
-            exact_text = f"{exact:.4g}" if isinstance(exact, float) else (
+            exact_text = f"{exact:.5g}" if isinstance(exact, float) else (
                 "infeasible" if "exact" in r and exact is None else "–")
             table += (f"| {r['model']} | {r['budget']} | {greedy} | "
-                      + (f"{r['ilp']:.4g}" if r.get("ilp") is not None else "infeasible")
+                      + (f"{r['ilp']:.5g}" if r.get("ilp") is not None else "infeasible")
                       + f" | {r.get('ilp_status', '')} ({r['ilp_seconds']:.0f} s) | "
                       f"{r.get('ilp_program', '')} | {exact_text} | {ratio} |\n")
     md = REPO / "docs" / "training.md"
