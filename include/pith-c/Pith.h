@@ -98,6 +98,7 @@ typedef struct PithTrainOptions {
   int64_t numFreeze;
   const char *memoryBudget; /* NULL: keep every activation; "64MB" or "0.5" */
   const char *rematSolver;  /* "greedy" (default), "ilp", "chain" or "sqrt" */
+  double clipNorm;          /* gradients scaled to this global norm if larger; 0: off */
 } PithTrainOptions;
 
 void pithTrainOptionsInit(PithTrainOptions *options);

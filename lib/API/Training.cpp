@@ -100,6 +100,9 @@ Status checkOptions(const TrainOptions &o) {
       o.rematSolver != "sqrt")
     return failure("recompute solver: expected 'greedy', 'ilp', 'chain' or 'sqrt', got '" +
                    o.rematSolver + "'");
+  if (!(o.clipNorm >= 0))
+    return failure("gradient clipping norm: expected 0 (off) or a positive number, got " +
+                   exactly(o.clipNorm));
   if (o.optimizer != "adamw" && o.optimizer != "sgd")
     return failure("optimizer: expected 'adamw' or 'sgd', got '" + o.optimizer + "'");
   return Status::success();
@@ -224,7 +227,8 @@ Result<TrainingRun> Model::train(const std::map<std::string, TensorView> &data,
                          options.optimizer + " momentum=" + exactly(options.momentum) +
                          " weight-decay=" + exactly(options.weightDecay) +
                          " beta1=" + exactly(options.beta1) + " beta2=" + exactly(options.beta2) +
-                         " epsilon=" + exactly(options.epsilon);
+                         " epsilon=" + exactly(options.epsilon) +
+                         " clip-norm=" + exactly(options.clipNorm);
   if (!options.lossOutput.empty())
     pipeline += " loss-output=" + options.lossOutput;
   if (!options.freeze.empty()) {

@@ -230,6 +230,7 @@ void pithTrainOptionsInit(PithTrainOptions *options) {
   options->batchSize = defaults.batchSize;
   options->seed = defaults.seed;
   options->rematSolver = "greedy";
+  options->clipNorm = defaults.clipNorm;
 }
 
 PithStatus *pithOnnxModelTrain(PithOnnxModel *model, const char *const *names,
@@ -259,6 +260,7 @@ PithStatus *pithOnnxModelTrain(PithOnnxModel *model, const char *const *names,
   o.beta1 = options->beta1;
   o.beta2 = options->beta2;
   o.epsilon = options->epsilon;
+  o.clipNorm = options->clipNorm;
   o.epochs = options->epochs;
   o.batchSize = options->batchSize;
   o.seed = options->seed;

@@ -34,6 +34,8 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <numeric>
+
 namespace pith {
 #define GEN_PASS_DEF_AUTODIFFPASS
 #include "pith/Training/Passes.h.inc"
@@ -85,6 +87,10 @@ struct AutodiffPass : public pith::impl::AutodiffPassBase<AutodiffPass> {
       return fail(module, "loss: expected 'cross-entropy', 'mse' or 'output', got '" + loss + "'");
     if (optimizer != "adamw" && optimizer != "sgd" && optimizer != "none")
       return fail(module, "optimizer: expected 'adamw', 'sgd' or 'none', got '" + optimizer + "'");
+    if (!(clipNorm >= 0))
+      return fail(module, llvm::formatv("clip-norm: expected 0 (off) or a positive norm, got {0}",
+                                        clipNorm.getValue())
+                              .str());
     auto funcs = module.getOps<func::FuncOp>();
     if (funcs.empty())
       return fail(module, "the module has no graph");
@@ -295,6 +301,26 @@ struct AutodiffPass : public pith::impl::AutodiffPassBase<AutodiffPass> {
     }
     for (Parameter &p : parameters)
       p.grad = grads.lookup(p.value);
+    if (clipNorm > 0) {
+      // torch.nn.utils.clip_grad_norm_: every gradient times
+      // min(1, max_norm / (total_norm + 1e-6)), the norm over all of them.
+      Value squares;
+      for (Parameter &p : parameters) {
+        if (!p.grad)
+          continue;
+        SmallVector<int64_t> axes(cast<RankedTensorType>(p.grad.getType()).getRank());
+        std::iota(axes.begin(), axes.end(), 0);
+        Value sum = g.reduceSum(g.mul(p.grad, p.grad), axes, false);
+        squares = squares ? g.add(squares, sum) : sum;
+      }
+      if (squares) {
+        Value norm = g.add(g.unary("Sqrt", squares), g.scalar(1e-6));
+        Value scale = g.binary("Min", g.scalar(1.0), g.div(g.scalar(clipNorm), norm));
+        for (Parameter &p : parameters)
+          if (p.grad)
+            p.grad = g.mul(p.grad, scale);
+      }
+    }
 
     // The optimizer.
     SmallVector<Value> results = {lossValue};

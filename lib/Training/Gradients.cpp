@@ -6,9 +6,12 @@
 //
 // Rules that need more than the forward op's inputs and outputs:
 // - Conv: the input gradient is a ConvTranspose of the output gradient with
-//   the same weight; the weight gradient is a Conv of the input (batch and
-//   channels swapped) with the output gradient as the filter (strides and
-//   dilations swapped), cut to the kernel and transposed back.
+//   the same weight (and groups); the weight gradient is a Conv of the input
+//   (batch and channels swapped) with the output gradient as the filter
+//   (strides and dilations swapped), cut to the kernel and transposed back;
+//   for groups, the diagonal blocks of that all-pairs result.
+// - AveragePool: a ConvTranspose of the gradient, divided by each window's
+//   count, with a kernel of ones per channel.
 // - MaxPool: the forward op is rebuilt to also return its argmax Indices
 //   (kept as int32), through which ScatterElements (reduction add) routes
 //   the gradient.
@@ -313,6 +316,9 @@ struct Rule {
   std::string gemm();
   std::string conv();
   std::string maxPool();
+  std::string averagePool();
+  Value transposedConv(Value d, Value w, ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                       ArrayRef<int64_t> dilations, ArrayRef<int64_t> pads, int64_t groups);
   Value positiveMask();
   Value afterForward(const std::function<Value()> &build);
   std::string layerNorm();
@@ -464,8 +470,7 @@ std::string Rule::gemm() {
 }
 
 std::string Rule::conv() {
-  if (intAttr(op(), "group", 1) != 1)
-    return "grouped convolutions are not differentiated yet";
+  int64_t groups = intAttr(op(), "group", 1);
   if (auto pad = op()->getAttrOfType<StringAttr>("auto_pad"); pad && pad.getValue() != "NOTSET")
     return "auto_pad=" + pad.getValue().str() + " is not differentiated; give explicit pads";
   Value x = in(0), w = in(1), d = dY();
@@ -478,21 +483,10 @@ std::string Rule::conv() {
   pads.resize(2 * spatial, 0);
   OpBuilder &b = g.builder();
   if (needs(0)) {
-    SmallVector<int64_t> outputPadding;
-    for (int64_t i = 0; i < spatial; ++i) {
-      int64_t produced = strides[i] * (shapeOf(d)[2 + i] - 1) + (kernel[i] - 1) * dilations[i] +
-                         1 - pads[i] - pads[spatial + i];
-      int64_t extra = shapeOf(x)[2 + i] - produced;
-      if (extra < 0 || extra >= std::max(strides[i], dilations[i]))
-        return "cannot size the input gradient of this convolution";
-      outputPadding.push_back(extra);
-    }
-    set(0, g.op("ConvTranspose", {d, w}, x.getType(),
-                {b.getNamedAttr("strides", b.getDenseI64ArrayAttr(strides)),
-                 b.getNamedAttr("dilations", b.getDenseI64ArrayAttr(dilations)),
-                 b.getNamedAttr("pads", b.getDenseI64ArrayAttr(pads)),
-                 b.getNamedAttr("kernel_shape", b.getDenseI64ArrayAttr(kernel)),
-                 b.getNamedAttr("output_padding", b.getDenseI64ArrayAttr(outputPadding))}));
+    Value dx = transposedConv(d, w, kernel, strides, dilations, pads, groups);
+    if (!dx)
+      return "cannot size the input gradient of this convolution";
+    set(0, dx);
   }
   if (needs(1)) {
     // dW[f, c, k] = sum over n, positions of dY[n, f, o] X[n, c, o s + k d - p]:
@@ -525,7 +519,28 @@ std::string Rule::conv() {
       full = g.op("Slice", {full, g.ints(starts), g.ints(kernel), g.ints(axes)},
                   RankedTensorType::get(cut, typeOf(x).getElementType()));
     }
-    set(1, g.transpose(full, swap));
+    if (groups == 1) {
+      set(1, g.transpose(full, swap));
+    } else {
+      // `full` pairs every input channel with every filter; a group's
+      // filters see only its channels, so keep the diagonal blocks:
+      // [C, F, k] -> [G, C/G, G, F/G, k], times the identity over the two
+      // group axes, summed over the second.
+      int64_t channels = shapeOf(x)[1], filters = shapeOf(w)[0];
+      int64_t cg = channels / groups, fg = filters / groups;
+      SmallVector<int64_t> blocks = {groups, cg, groups, fg};
+      blocks.append(kernel.begin(), kernel.end());
+      SmallVector<int64_t> eyeShape = {groups, 1, groups, 1};
+      eyeShape.append(spatial, 1);
+      auto square = RankedTensorType::get({groups, groups}, typeOf(x).getElementType());
+      Value eye = g.reshape(g.op("EyeLike", {g.zeros(square)}, square), eyeShape);
+      Value diagonal = g.reduceSum(g.mul(g.reshape(full, blocks), eye), {2}, false);
+      SmallVector<int64_t> perm = {0, 2, 1};
+      for (int64_t i = 0; i < spatial; ++i)
+        perm.push_back(3 + i);
+      SmallVector<int64_t> weightShape(shapeOf(w));
+      set(1, g.reshape(g.transpose(diagonal, perm), weightShape));
+    }
   }
   if (needs(2)) {
     SmallVector<int64_t> axes = {0};
@@ -553,6 +568,73 @@ Value Rule::positiveMask() {
     auto flags = typeOf(out()).clone(g.builder().getI1Type());
     return g.op("Greater", {out(), g.scalar(0.0)}, flags);
   });
+}
+
+/// `d` (shaped as the forward output) spread back over the windows that
+/// produced it: a ConvTranspose by `w`, sized (output_padding) to the
+/// forward input's shape; null if no output_padding does.
+Value Rule::transposedConv(Value d, Value w, ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                           ArrayRef<int64_t> dilations, ArrayRef<int64_t> pads, int64_t groups) {
+  int64_t spatial = static_cast<int64_t>(kernel.size());
+  SmallVector<int64_t> outputPadding;
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t produced = strides[i] * (shapeOf(d)[2 + i] - 1) + (kernel[i] - 1) * dilations[i] +
+                       1 - pads[i] - pads[spatial + i];
+    int64_t extra = shapeOf(in(0))[2 + i] - produced;
+    if (extra < 0 || extra >= std::max(strides[i], dilations[i]))
+      return {};
+    outputPadding.push_back(extra);
+  }
+  OpBuilder &b = g.builder();
+  return g.op("ConvTranspose", {d, w}, in(0).getType(),
+              {b.getNamedAttr("strides", b.getDenseI64ArrayAttr(strides)),
+               b.getNamedAttr("dilations", b.getDenseI64ArrayAttr(dilations)),
+               b.getNamedAttr("pads", b.getDenseI64ArrayAttr(pads)),
+               b.getNamedAttr("kernel_shape", b.getDenseI64ArrayAttr(kernel)),
+               b.getNamedAttr("output_padding", b.getDenseI64ArrayAttr(outputPadding)),
+               b.getNamedAttr("group", b.getI64IntegerAttr(groups))});
+}
+
+/// AveragePool: each output's gradient, divided by the number of values
+/// its window averaged, spread back over the window: a ConvTranspose with a
+/// kernel of ones, one group per channel.
+std::string Rule::averagePool() {
+  if (intAttr(op(), "ceil_mode", 0) != 0)
+    return "ceil_mode=1 is not differentiated";
+  if (auto pad = op()->getAttrOfType<StringAttr>("auto_pad"); pad && pad.getValue() != "NOTSET")
+    return "auto_pad=" + pad.getValue().str() + " is not differentiated; give explicit pads";
+  Value x = in(0), d = dY();
+  int64_t spatial = rankOf(x) - 2, channels = shapeOf(x)[1];
+  SmallVector<int64_t> kernel = intsAttr(op(), "kernel_shape"), strides = intsAttr(op(), "strides"),
+                       dilations = intsAttr(op(), "dilations"), pads = intsAttr(op(), "pads");
+  strides.resize(spatial, 1);
+  dilations.resize(spatial, 1);
+  pads.resize(2 * spatial, 0);
+  OpBuilder &b = g.builder();
+  Type element = typeOf(x).getElementType();
+  int64_t window = 1;
+  for (int64_t k : kernel)
+    window *= k;
+  Value scaled = g.mul(d, g.scalar(1.0 / double(window)));
+  if (intAttr(op(), "count_include_pad", 0) == 0 &&
+      llvm::any_of(pads, [](int64_t p) { return p != 0; })) {
+    // Windows over padding averaged fewer values: count them by pooling
+    // ones with the padding counted as zeros.
+    SmallVector<NamedAttribute> attrs(op()->getAttrs());
+    llvm::erase_if(attrs, [](NamedAttribute a) { return a.getName() == "count_include_pad"; });
+    attrs.push_back(b.getNamedAttr("count_include_pad", b.getI64IntegerAttr(1)));
+    Value ones = g.add(g.zeros(typeOf(x)), g.scalar(1.0));
+    Value share = g.op("AveragePool", {ones}, d.getType(), attrs); // counted / window
+    scaled = g.div(scaled, share);
+  }
+  SmallVector<int64_t> kernelShape = {channels, 1};
+  kernelShape.append(kernel.begin(), kernel.end());
+  Value kernelOnes = g.add(g.zeros(RankedTensorType::get(kernelShape, element)), g.scalar(1.0));
+  Value dx = transposedConv(scaled, kernelOnes, kernel, strides, dilations, pads, channels);
+  if (!dx)
+    return "cannot size the input gradient of this pool";
+  set(0, dx);
+  return "";
 }
 
 std::string Rule::maxPool() {
@@ -748,7 +830,8 @@ bool pith::training::hasGradientRule(StringRef type) {
       "Add", "Sum", "Sub", "Mul", "Div", "Pow", "Neg", "Relu", "LeakyRelu", "Sigmoid", "Tanh",
       "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Erf", "Gelu", "Identity", "Dropout", "Cast",
       "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Expand", "Transpose", "Where",
-      "GlobalAveragePool", "MatMul", "Gemm", "Conv", "MaxPool", "LayerNormalization",
+      "GlobalAveragePool", "MatMul", "Gemm", "Conv", "MaxPool", "AveragePool",
+      "LayerNormalization",
       "Softmax", "LogSoftmax", "ReduceSum", "ReduceMean", "Concat", "Split", "Slice", "Gather"};
   return kTypes.contains(type);
 }
@@ -770,6 +853,8 @@ std::string pith::training::differentiate(const GradientRequest &request, OnnxBu
     return rule.conv();
   if (t == "MaxPool")
     return rule.maxPool();
+  if (t == "AveragePool")
+    return rule.averagePool();
   if (t == "LayerNormalization")
     return rule.layerNorm();
   if (t == "Softmax" || t == "LogSoftmax")

@@ -170,6 +170,7 @@ class Model(_Handle):
         ``"adamw"`` or ``"sgd"``; ``schedule``: ``"constant"``, ``"cosine"``
         or ``"one-cycle"``. More options: ``loss_output``, ``warmup``,
         ``weight_decay``, ``momentum``, ``beta1``, ``beta2``, ``epsilon``,
+        ``clip_norm`` (gradients scaled to this global norm when larger),
         ``seed``, ``freeze`` (initializer names), ``memory_budget`` (activation
         memory, bytes like ``"64MB"`` or a fraction like ``"0.5"``: activations
         beyond it are recomputed in the backward pass), ``remat_solver``

@@ -241,6 +241,7 @@ NB_MODULE(_pith, m) {
                else if (name == "beta1") options.beta1 = nb::cast<double>(value);
                else if (name == "beta2") options.beta2 = nb::cast<double>(value);
                else if (name == "epsilon") options.epsilon = nb::cast<double>(value);
+               else if (name == "clip_norm") options.clipNorm = nb::cast<double>(value);
                else if (name == "epochs") options.epochs = nb::cast<int64_t>(value);
                else if (name == "batch_size") options.batchSize = nb::cast<int64_t>(value);
                else if (name == "seed") options.seed = nb::cast<uint64_t>(value);

@@ -126,6 +126,32 @@ CASES = {
     "Conv uneven": ([helper.make_node("Conv", ["x", "w"], ["y"], strides=[2, 2])],
                     [("x", [1, 2, 6, 6])], [1, 3, 2, 2], {"w": r(3, 2, 3, 3)},
                     {"x": r(1, 2, 6, 6)}, ["w"]),
+    "Conv grouped": ([helper.make_node("Conv", ["x", "w", "b"], ["y"], group=2, pads=[1, 1, 0, 1])],
+                     [("x", [2, 4, 6, 5])], [2, 6, 5, 5], {"w": r(6, 2, 3, 3), "b": r(6)},
+                     {"x": r(2, 4, 6, 5)}, ["w", "b"]),
+    # The input's gradient too (through v), by a grouped ConvTranspose.
+    "Conv depthwise": ([helper.make_node("Mul", ["x", "v"], ["h"]),
+                        helper.make_node("Conv", ["h", "w"], ["y"], group=3, strides=[2, 2],
+                                         pads=[1, 1, 1, 1])],
+                       [("x", [2, 3, 5, 5])], [2, 3, 3, 3], {"w": r(3, 1, 3, 3),
+                                                            "v": r(2, 3, 5, 5)},
+                       {"x": r(2, 3, 5, 5)}, ["w", "v"]),
+    "AveragePool": ([helper.make_node("Mul", ["x", "w"], ["h"]),
+                     helper.make_node("AveragePool", ["h"], ["y"], kernel_shape=[3, 2],
+                                      strides=[2, 1])],
+                    [("x", [1, 2, 5, 4])], [1, 2, 2, 3], {"w": r(1, 2, 5, 4)},
+                    {"x": r(1, 2, 5, 4)}, ["w"]),
+    "AveragePool padded": ([helper.make_node("Mul", ["x", "w"], ["h"]),
+                            helper.make_node("AveragePool", ["h"], ["y"], kernel_shape=[3, 3],
+                                             strides=[2, 2], pads=[1, 1, 1, 1])],
+                           [("x", [1, 2, 5, 5])], [1, 2, 3, 3], {"w": r(1, 2, 5, 5)},
+                           {"x": r(1, 2, 5, 5)}, ["w"]),
+    "AveragePool padded counted": ([helper.make_node("Mul", ["x", "w"], ["h"]),
+                                    helper.make_node("AveragePool", ["h"], ["y"],
+                                                     kernel_shape=[2, 2], pads=[1, 0, 0, 1],
+                                                     count_include_pad=1)],
+                                   [("x", [1, 1, 4, 4])], [1, 1, 4, 4], {"w": r(1, 1, 4, 4)},
+                                   {"x": r(1, 1, 4, 4)}, ["w"]),
     "MaxPool": ([helper.make_node("Mul", ["x", "w"], ["h"]),
                  helper.make_node("MaxPool", ["h"], ["y"], kernel_shape=[2, 2], strides=[2, 2])],
                 [("x", [1, 2, 4, 4])], [1, 2, 2, 2], {"w": r(1, 2, 4, 4)}, {"x": r(1, 2, 4, 4)},
@@ -545,3 +571,36 @@ def test_unknown_recompute_solver_is_an_error(tmp_path):
     with pytest.raises(pith.PithError, match="recompute solver: expected 'greedy', 'ilp', 'chain' "
                                              "or 'sqrt', got 'magic'"):
         pith.load(path).train(data, epochs=1, batch_size=64, remat_solver="magic")
+
+
+@pytest.mark.parametrize("clip", [0.05, 1e6])
+def test_gradient_clipping_is_torchs_clip_grad_norm(tmp_path, clip):
+    """clip-norm scales every gradient by min(1, clip / (global norm + 1e-6)):
+    at 0.05 the gradients shrink to that norm, at 1e6 they are unchanged."""
+    path, data = tanh_mlp(tmp_path)
+    fixed_batch(path, 64, tmp_path / "tanh_mlp_64.onnx")
+    path = tmp_path / "tanh_mlp_64.onnx"
+    feeds = {"x": data["x"][:64], "labels": data["labels"][:64]}
+
+    def gradients(options):
+        compiled = pith.load(path).optimize(
+            "pith-autodiff{optimizer=none" + options + "}").compile()
+        names = [o["name"] for o in compiled.outputs]
+        weights = {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+        values = {**feeds, **weights}
+        out = dict(zip(names, compiled(**{i["name"]: values[i["name"]] for i in compiled.inputs})))
+        return {k: v for k, v in out.items() if k.endswith(".grad")}
+
+    plain, clipped = gradients(""), gradients(f" clip-norm={clip}")
+    norm = np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in plain.values()))
+    scale = min(1.0, clip / (norm + 1e-6))
+    assert norm > 0.05  # the small clip is active
+    for name, g in plain.items():
+        np.testing.assert_allclose(clipped[name], g * scale, rtol=1e-5, atol=1e-9)
+
+
+def test_negative_clip_norm_is_an_error(tmp_path):
+    path, data = tanh_mlp(tmp_path)
+    with pytest.raises(pith.PithError, match="gradient clipping norm: expected 0 \\(off\\) or a "
+                                             "positive number, got -1"):
+        pith.load(path).train(data, epochs=1, batch_size=64, clip_norm=-1.0)

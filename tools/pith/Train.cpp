@@ -3,7 +3,7 @@
 //   pith train MODEL.onnx --data FILE.npz -o OUT.onnx [--loss cross-entropy|mse|output]
 //              [--loss-output NAME] [--epochs N] [--batch-size B]
 //              [--optimizer adamw|sgd] [--lr X] [--schedule constant|cosine|one-cycle]
-//              [--warmup F] [--weight-decay X] [--momentum X] [--seed N]
+//              [--warmup F] [--weight-decay X] [--momentum X] [--clip-norm X] [--seed N]
 //              [--freeze NAME,...] [--memory-budget 64MB|0.5] [--remat-solver greedy|ilp|chain|sqrt]
 //
 // The data holds one array per model input and the loss's `labels`
@@ -32,7 +32,7 @@ const char *kUsage =
     "usage: pith train MODEL.onnx --data FILE.npz -o OUT.onnx [--loss cross-entropy|mse|output]\n"
     "       [--loss-output NAME] [--epochs N] [--batch-size B] [--optimizer adamw|sgd]\n"
     "       [--lr X] [--schedule constant|cosine|one-cycle] [--warmup F]\n"
-    "       [--weight-decay X] [--momentum X] [--seed N] [--freeze NAME,...]\n"
+    "       [--weight-decay X] [--momentum X] [--clip-norm X] [--seed N] [--freeze NAME,...]\n"
     "       [--memory-budget BYTES|FRACTION] [--remat-solver greedy|ilp|chain|sqrt]";
 
 bool parseNumber(llvm::StringRef text, double &out) {
@@ -89,12 +89,13 @@ int driver::train(llvm::ArrayRef<const char *> args) {
       else
         (arg == "--epochs" ? options.epochs : options.batchSize) = n;
     } else if (arg == "--lr" || arg == "--warmup" || arg == "--weight-decay" ||
-               arg == "--momentum") {
+               arg == "--momentum" || arg == "--clip-norm") {
       if (!parseNumber(value, number))
         return needNumber(arg);
-      (arg == "--lr"       ? options.learningRate
-       : arg == "--warmup" ? options.warmupFraction
+      (arg == "--lr"             ? options.learningRate
+       : arg == "--warmup"       ? options.warmupFraction
        : arg == "--weight-decay" ? options.weightDecay
+       : arg == "--clip-norm"    ? options.clipNorm
                                  : options.momentum) = number;
     } else {
       return fail("unknown option '" + arg + "'\n" + kUsage);

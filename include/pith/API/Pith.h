@@ -184,6 +184,9 @@ struct TrainOptions {
   /// Below 0: the optimizer's default (adamw 0.01, sgd 0).
   double weightDecay = -1;
   double momentum = 0.9, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
+  /// Gradients scaled down to this global L2 norm when larger (torch's
+  /// clip_grad_norm_); 0: no clipping.
+  double clipNorm = 0;
   int64_t epochs = 1;
   /// Samples per step; an epoch takes the whole batches of a shuffled order.
   int64_t batchSize = 32;

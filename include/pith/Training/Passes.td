@@ -56,6 +56,9 @@ def AutodiffPass : Pass<"pith-autodiff", "mlir::ModuleOp"> {
     Option<"beta1", "beta1", "double", /*default=*/"0.9", "AdamW's first-moment decay">,
     Option<"beta2", "beta2", "double", /*default=*/"0.999", "AdamW's second-moment decay">,
     Option<"epsilon", "epsilon", "double", /*default=*/"1e-8", "AdamW's denominator term">,
+    Option<"clipNorm", "clip-norm", "double", /*default=*/"0",
+           "Scale the gradients down to this global L2 norm when it is larger, as "
+           "torch.nn.utils.clip_grad_norm_ (0: no clipping)">,
     ListOption<"freeze", "freeze", "std::string",
                "Initializers to keep as they are (not trained)">,
   ];
