@@ -322,6 +322,15 @@ def export_onnx(model, example, path, input_name, output_name, dynamic_axes):
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
 
 
+def replace_marked(path, name, content):
+    """Replaces what lies between `<!-- NAME -->` and `<!-- end NAME -->` in
+    the markdown file `path` with `content` (generated tables)."""
+    text = path.read_text()
+    begin, end = f"<!-- {name} -->\n", f"<!-- end {name} -->"
+    text = text[:text.index(begin) + len(begin)] + content + text[text.index(end):]
+    path.write_text(text)
+
+
 def write_json(path, data):
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {path}")

@@ -145,11 +145,7 @@ def render(result):
              f"Difference: {100 * (result['pith_top1'] - result['torch_top1']):+.2f} points. "
              f"Step memory: arena {result['arena_mb']:.1f} MB, {result['step_mb']:.1f} MB with "
              "the step's inputs and outputs. Command:\n\n```\n" + result["command"] + "\n```\n")
-    md = REPO / "docs" / "training.md"
-    text = md.read_text()
-    begin, end = "<!-- fashion_cnn table -->\n", "<!-- end fashion_cnn table -->"
-    text = text[:text.index(begin) + len(begin)] + table + text[text.index(end):]
-    md.write_text(text)
+    common.replace_marked(REPO / "docs" / "training.md", "fashion_cnn table", table)
     print("wrote docs/training/fashion_cnn.svg and the table in docs/training.md")
 
 

@@ -351,11 +351,7 @@ def render(results):
                       + (f"{r['ilp']:.5g}" if r.get("ilp") is not None else "infeasible")
                       + f" | {r.get('ilp_status', '')} ({r['ilp_seconds']:.0f} s) | "
                       f"{r.get('ilp_program', '')} | {exact_text} | {ratio} |\n")
-    md = REPO / "docs" / "training.md"
-    text = md.read_text()
-    begin, end = "<!-- remat table -->\n", "<!-- end remat table -->"
-    text = text[:text.index(begin) + len(begin)] + table + text[text.index(end):]
-    md.write_text(text)
+    common.replace_marked(REPO / "docs" / "training.md", "remat table", table)
     print("wrote docs/training/remat.svg and the table in docs/training.md")
 
 

@@ -155,11 +155,7 @@ def render(r):
              f"perplexity. Loss per 25 steps: "
              + ", ".join(f"{x:.2f}" for x in r["losses_every_25"])
              + f". Step arena {r['arena_mb']:.0f} MB.\n")
-    md = REPO / "docs" / "training.md"
-    text = md.read_text()
-    begin, end = "<!-- tiny_lm table -->\n", "<!-- end tiny_lm table -->"
-    text = text[:text.index(begin) + len(begin)] + table + text[text.index(end):]
-    md.write_text(text)
+    common.replace_marked(REPO / "docs" / "training.md", "tiny_lm table", table)
     print(table)
 
 
