@@ -101,10 +101,17 @@ struct Program {
         row.terms.push_back({column, coefficient});
     row.lower = lo <= -COIN_DBL_MAX_GUARD ? -COIN_DBL_MAX_GUARD : lo - lhs.constant;
     row.upper = hi >= COIN_DBL_MAX_GUARD ? COIN_DBL_MAX_GUARD : hi - lhs.constant;
-    if (row.terms.empty())
-      return; // constant: the builder only emits constants that hold
+    if (row.terms.empty()) {
+      // A constant row: it holds or no choice can satisfy the program.
+      if (row.lower > 1e-9 || row.upper < -1e-9)
+        contradicted = true;
+      return;
+    }
     rows.push_back(std::move(row));
   }
+  /// A row without variables that does not hold (e.g. memory no choice
+  /// affects, over the budget): the program is infeasible as built.
+  bool contradicted = false;
   static constexpr double COIN_DBL_MAX_GUARD = 1e30;
 };
 
@@ -406,6 +413,10 @@ IlpOutcome solveIlp(const Step &step, ArrayRef<SmallVector<Value>> units,
     return outcome;
   }
   Program &p = builder.program;
+  if (p.contradicted) {
+    outcome.infeasible = true;
+    return outcome;
+  }
   const int numColumns = static_cast<int>(p.lower.size());
   const int numRows = static_cast<int>(p.rows.size());
   outcome.columns = numColumns;
